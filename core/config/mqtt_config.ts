@@ -1,0 +1,280 @@
+/**
+ * Configuration of {@linkcode MqttClient}: py-tars' `MQTTClientConfig`, read from the same
+ * environment variables with the same defaults, validated with zod.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ConfigError, type ConfigIssue, envVar, readEnv } from "./env.ts";
+
+/** URL schemes the client can connect with. */
+export const MQTT_URL_SCHEMES = ["mqtt", "mqtts", "ws", "wss"] as const;
+
+/** Parsed connection target of an MQTT URL. */
+export interface MqttConnectionParams {
+  /** `mqtt`, `mqtts`, `ws` or `wss`. */
+  readonly scheme: (typeof MQTT_URL_SCHEMES)[number];
+  /** Host name; `localhost` when the URL has none (py-tars). */
+  readonly hostname: string;
+  /** Port; 1883/8883/80/443 by scheme when the URL has none. */
+  readonly port: number;
+  /** Path for WebSocket URLs (`/mqtt` when empty); ignored for TCP. */
+  readonly path: string;
+  /** User name from the URL, if any. */
+  readonly username?: string;
+  /** Password from the URL, if any. Never logged: use {@linkcode redactUrl}. */
+  readonly password?: string;
+}
+
+const DEFAULT_PORTS: Record<MqttConnectionParams["scheme"], number> = {
+  mqtt: 1883,
+  mqtts: 8883,
+  ws: 80,
+  wss: 443,
+};
+
+/** Replaces the password in a URL's `user:password@` part with `***`; the rest is kept as is. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, "$1:***@");
+}
+
+/**
+ * Parses an MQTT URL (`mqtt://`, `mqtts://`, `ws://`, `wss://`, credentials allowed:
+ * `mqtt://user:pass@host:1883`). Throws an error that names the URL (password redacted)
+ * and what is allowed.
+ */
+export function parseMqttUrl(url: string): MqttConnectionParams {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(
+      `Invalid MQTT URL ${JSON.stringify(redactUrl(url))}: expected e.g. mqtt://127.0.0.1:1883`,
+    );
+  }
+  const scheme = parsed.protocol.replace(/:$/, "");
+  if (!(MQTT_URL_SCHEMES as readonly string[]).includes(scheme)) {
+    throw new Error(
+      `Invalid MQTT URL scheme "${scheme}" in ${JSON.stringify(redactUrl(url))}: ` +
+        `expected one of ${MQTT_URL_SCHEMES.map((s) => s + "://").join(", ")}`,
+    );
+  }
+  const typed = scheme as MqttConnectionParams["scheme"];
+  return {
+    scheme: typed,
+    hostname: parsed.hostname.replace(/^\[|\]$/g, "") || "localhost",
+    port: parsed.port ? Number(parsed.port) : DEFAULT_PORTS[typed],
+    path: parsed.pathname && parsed.pathname !== "/" ? parsed.pathname : "/mqtt",
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+  };
+}
+
+/** Settings of an {@linkcode MqttClient}; every field has the py-tars default. */
+export interface MqttClientConfig {
+  /** Broker URL. Env `MQTT_URL`, default `mqtt://127.0.0.1:1883`. */
+  readonly url: string;
+  /** MQTT client id; also names the health topic. Env `MQTT_CLIENT_ID`. */
+  readonly clientId: string;
+  /** Envelope `source`; defaults to the client id. Env `MQTT_SOURCE_NAME`. */
+  readonly sourceName: string;
+  /** Keepalive in seconds (1..3600). Env `MQTT_KEEPALIVE`, default 60. */
+  readonly keepalive: number;
+  /** Retained health on `system/health/<client_id>` + last will. Env `MQTT_ENABLE_HEALTH`. */
+  readonly enableHealth: boolean;
+  /** Heartbeat on `system/keepalive/<client_id>` + watchdog. Env `MQTT_ENABLE_HEARTBEAT`. */
+  readonly enableHeartbeat: boolean;
+  /** Heartbeat interval in seconds (>= 1). Env `MQTT_HEARTBEAT_INTERVAL`, default 5. */
+  readonly heartbeatInterval: number;
+  /** De-duplication window in seconds; 0 = off. Env `MQTT_DEDUPE_TTL`. */
+  readonly dedupeTtl: number;
+  /** De-duplication cache size; must be > 0 when the TTL is. Env `MQTT_DEDUPE_MAX_ENTRIES`. */
+  readonly dedupeMaxEntries: number;
+  /** First reconnect delay in seconds (>= 0.1). Env `MQTT_RECONNECT_MIN_DELAY`, default 0.5. */
+  readonly reconnectMinDelay: number;
+  /** Largest reconnect delay in seconds (>= 0.5). Env `MQTT_RECONNECT_MAX_DELAY`, default 5. */
+  readonly reconnectMaxDelay: number;
+  /**
+   * Start a clean session on every connect (true) or keep a persistent session so QoS 1/2
+   * messages are queued by the broker while offline (false). Env `MQTT_CLEAN_SESSION`,
+   * default true.
+   */
+  readonly cleanSession: boolean;
+}
+
+/** Input of {@linkcode MqttClientConfig.parse}: `clientId` is required, the rest optional. */
+export type MqttClientConfigInput = Partial<MqttClientConfig> & { clientId: string };
+
+/** Zod schema of the config object (constructor path); cross-field rules included. */
+export const MqttClientConfigSchema = z.strictObject({
+  url: z.string().default("mqtt://127.0.0.1:1883"),
+  clientId: z.string().min(1).max(65535).regex(/^[^+#/]*$/, {
+    message: "must not contain '/', '+' or '#' (it names the topic system/health/<client_id>)",
+  }),
+  sourceName: z.string().min(1).optional(),
+  keepalive: z.number().int().min(1).max(3600).default(60),
+  enableHealth: z.boolean().default(false),
+  enableHeartbeat: z.boolean().default(false),
+  heartbeatInterval: z.number().min(1).default(5),
+  dedupeTtl: z.number().min(0).default(0),
+  dedupeMaxEntries: z.number().int().min(0).default(0),
+  reconnectMinDelay: z.number().min(0.1).default(0.5),
+  reconnectMaxDelay: z.number().min(0.5).default(5),
+  cleanSession: z.boolean().default(true),
+});
+
+/** Maps config fields to their env variable names (for error messages). */
+export const MQTT_ENV_NAMES: Readonly<Record<keyof MqttClientConfig, string>> = {
+  url: "MQTT_URL",
+  clientId: "MQTT_CLIENT_ID",
+  sourceName: "MQTT_SOURCE_NAME",
+  keepalive: "MQTT_KEEPALIVE",
+  enableHealth: "MQTT_ENABLE_HEALTH",
+  enableHeartbeat: "MQTT_ENABLE_HEARTBEAT",
+  heartbeatInterval: "MQTT_HEARTBEAT_INTERVAL",
+  dedupeTtl: "MQTT_DEDUPE_TTL",
+  dedupeMaxEntries: "MQTT_DEDUPE_MAX_ENTRIES",
+  reconnectMinDelay: "MQTT_RECONNECT_MIN_DELAY",
+  reconnectMaxDelay: "MQTT_RECONNECT_MAX_DELAY",
+  cleanSession: "MQTT_CLEAN_SESSION",
+};
+
+/** Rules that involve two fields or the URL; returns one issue per broken rule. */
+function crossFieldIssues(config: MqttClientConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  try {
+    parseMqttUrl(config.url);
+  } catch {
+    issues.push({
+      variable: "MQTT_URL",
+      value: redactUrl(config.url),
+      expected: "an mqtt://, mqtts://, ws:// or wss:// URL, e.g. mqtt://user:pass@127.0.0.1:1883",
+    });
+  }
+  if (config.reconnectMaxDelay < config.reconnectMinDelay) {
+    issues.push({
+      variable: "MQTT_RECONNECT_MAX_DELAY",
+      value: String(config.reconnectMaxDelay),
+      expected: `a number >= MQTT_RECONNECT_MIN_DELAY (${config.reconnectMinDelay})`,
+    });
+  }
+  if (config.dedupeTtl > 0 && config.dedupeMaxEntries <= 0) {
+    issues.push({
+      variable: "MQTT_DEDUPE_MAX_ENTRIES",
+      value: String(config.dedupeMaxEntries),
+      expected: `an integer > 0 when MQTT_DEDUPE_TTL=${config.dedupeTtl} ` +
+        "(deduplication needs a cache size limit)",
+    });
+  }
+  return issues;
+}
+
+/** Options of {@linkcode MqttClientConfig.fromEnv}. */
+export interface MqttConfigFromEnvOptions {
+  /** Values used when a variable is unset (e.g. a service's default client id). */
+  defaults?: Partial<MqttClientConfig>;
+}
+
+/** Builds and validates client configs. */
+export const MqttClientConfig = {
+  /**
+   * Validates a config object, filling py-tars defaults. Throws a {@linkcode ConfigError}
+   * naming every bad field (by its env variable name).
+   */
+  parse(input: MqttClientConfigInput): MqttClientConfig {
+    const result = MqttClientConfigSchema.safeParse(input);
+    if (!result.success) {
+      const issues = result.error.issues.map((issue): ConfigIssue => {
+        const key = String(issue.path[0] ?? "") as keyof MqttClientConfig;
+        const raw = (input as Record<string, unknown>)[key];
+        const value = key === "url" && typeof raw === "string" ? redactUrl(raw) : String(raw);
+        return { variable: MQTT_ENV_NAMES[key] ?? key, value, expected: issue.message };
+      });
+      throw new ConfigError(issues, "MQTT client configuration");
+    }
+    const config: MqttClientConfig = {
+      ...result.data,
+      sourceName: result.data.sourceName ?? result.data.clientId,
+    };
+    const issues = crossFieldIssues(config);
+    if (issues.length > 0) throw new ConfigError(issues, "MQTT client configuration");
+    return config;
+  },
+
+  /**
+   * Reads `MQTT_URL`, `MQTT_CLIENT_ID`, `MQTT_SOURCE_NAME`, `MQTT_KEEPALIVE`,
+   * `MQTT_ENABLE_HEALTH`, `MQTT_ENABLE_HEARTBEAT`, `MQTT_HEARTBEAT_INTERVAL`,
+   * `MQTT_DEDUPE_TTL`, `MQTT_DEDUPE_MAX_ENTRIES`, `MQTT_RECONNECT_MIN_DELAY`,
+   * `MQTT_RECONNECT_MAX_DELAY` and `MQTT_CLEAN_SESSION`. Every bad value is reported in one
+   * {@linkcode ConfigError}; the password of `MQTT_URL` never appears in it.
+   *
+   * @example
+   * ```ts
+   * const config = MqttClientConfig.fromEnv(Deno.env.toObject(), {
+   *   defaults: { clientId: "tars-router", enableHealth: true },
+   * });
+   * ```
+   */
+  fromEnv(
+    env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
+    options: MqttConfigFromEnvOptions = {},
+  ): MqttClientConfig {
+    const d = options.defaults ?? {};
+    const { values, issues: envIssues } = readEnv(
+      {
+        MQTT_URL: envVar.string(d.url ?? "mqtt://127.0.0.1:1883"),
+        MQTT_CLIENT_ID: envVar.string(d.clientId ?? ""),
+        MQTT_SOURCE_NAME: envVar.optionalString(),
+        MQTT_KEEPALIVE: envVar.int(d.keepalive ?? 60, { min: 1, max: 3600 }),
+        MQTT_ENABLE_HEALTH: envVar.bool(d.enableHealth ?? false),
+        MQTT_ENABLE_HEARTBEAT: envVar.bool(d.enableHeartbeat ?? false),
+        MQTT_HEARTBEAT_INTERVAL: envVar.float(d.heartbeatInterval ?? 5, { min: 1 }),
+        MQTT_DEDUPE_TTL: envVar.float(d.dedupeTtl ?? 0, { min: 0 }),
+        MQTT_DEDUPE_MAX_ENTRIES: envVar.int(d.dedupeMaxEntries ?? 0, { min: 0 }),
+        MQTT_RECONNECT_MIN_DELAY: envVar.float(d.reconnectMinDelay ?? 0.5, { min: 0.1 }),
+        MQTT_RECONNECT_MAX_DELAY: envVar.float(d.reconnectMaxDelay ?? 5, { min: 0.5 }),
+        MQTT_CLEAN_SESSION: envVar.bool(d.cleanSession ?? true),
+      },
+      env,
+      {
+        context: "MQTT client configuration",
+        redact: (variable, value) => variable === "MQTT_URL" ? redactUrl(value) : value,
+      },
+    );
+    const config: MqttClientConfig = {
+      url: values.MQTT_URL,
+      clientId: values.MQTT_CLIENT_ID,
+      sourceName: values.MQTT_SOURCE_NAME ?? d.sourceName ?? values.MQTT_CLIENT_ID,
+      keepalive: values.MQTT_KEEPALIVE,
+      enableHealth: values.MQTT_ENABLE_HEALTH,
+      enableHeartbeat: values.MQTT_ENABLE_HEARTBEAT,
+      heartbeatInterval: values.MQTT_HEARTBEAT_INTERVAL,
+      dedupeTtl: values.MQTT_DEDUPE_TTL,
+      dedupeMaxEntries: values.MQTT_DEDUPE_MAX_ENTRIES,
+      reconnectMinDelay: values.MQTT_RECONNECT_MIN_DELAY,
+      reconnectMaxDelay: values.MQTT_RECONNECT_MAX_DELAY,
+      cleanSession: values.MQTT_CLEAN_SESSION,
+    };
+    const issues = [...envIssues, ...crossFieldIssues(config)];
+    if (!config.clientId) {
+      issues.unshift({
+        variable: "MQTT_CLIENT_ID",
+        value: "",
+        expected: "a client id, e.g. tars-router (it names system/health/<client_id>)",
+      });
+    } else if (/[+#/]/.test(config.clientId)) {
+      issues.unshift({
+        variable: "MQTT_CLIENT_ID",
+        value: config.clientId,
+        expected: "a client id without '/', '+' or '#'",
+      });
+    }
+    if (issues.length > 0) throw new ConfigError(issues, "MQTT client configuration");
+    return config;
+  },
+
+  /** A copy safe to log: the URL password replaced by `***`. */
+  redacted(config: MqttClientConfig): MqttClientConfig {
+    return { ...config, url: redactUrl(config.url) };
+  },
+} as const;

@@ -1,0 +1,28 @@
+/**
+ * The TARS contracts: the py-tars wire envelope, the topic table and one zod schema per
+ * payload. This module is the single source of truth for what travels over MQTT; services
+ * never build topic strings or payload objects by hand.
+ *
+ * @example
+ * ```ts
+ * import { FinalTranscript, topicFor, topics } from "./mod.ts";
+ *
+ * const final = FinalTranscript.parse({ text: "hello" }); // message_id, lang, ts filled
+ * topicFor(topics.systemHealth, { client_id: "tars-stt" }); // "system/health/tars-stt"
+ * ```
+ *
+ * @module
+ */
+export * from "./envelope.ts";
+export * from "./topic.ts";
+export * from "./topics.ts";
+export * from "./payloads/camera.ts";
+export * from "./payloads/character.ts";
+export * from "./payloads/health.ts";
+export * from "./payloads/llm.ts";
+export * from "./payloads/memory.ts";
+export * from "./payloads/movement.ts";
+export * from "./payloads/stt.ts";
+export * from "./payloads/system.ts";
+export * from "./payloads/tts.ts";
+export * from "./payloads/wake.ts";

@@ -1,0 +1,23 @@
+/**
+ * Health payload, carried retained on `system/health/{client_id}`.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { epochSecondsField, messageIdField } from "./common.ts";
+
+/**
+ * HealthPing: a service's liveness (`system/health/{client_id}`, event `health.status`).
+ * py-tars publishes it with `exclude_none`, so `event`/`err` are absent rather than `null`.
+ */
+export const HealthPing = z.strictObject({
+  message_id: messageIdField(),
+  ok: z.boolean().meta({ description: "Whether the service is healthy." }),
+  event: z.string().nullish().meta({
+    description: "What happened: ready, shutdown, lost, an error name...",
+  }),
+  err: z.string().nullish().meta({ description: "Error text when `ok` is false." }),
+  timestamp: epochSecondsField("When the status was produced (epoch seconds)."),
+}).meta({ title: "HealthPing", description: "Liveness of one MQTT client." });
+/** A parsed {@linkcode HealthPing}. */
+export type HealthPing = z.output<typeof HealthPing>;

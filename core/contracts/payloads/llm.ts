@@ -1,0 +1,109 @@
+/**
+ * LLM payloads: `llm/request`, `llm/stream`, `llm/response`, `llm/cancel` and the tool
+ * calling topics `llm/tools/registry`, `llm/tool.call.request`, `llm/tool.call.result`.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { jsonObject, messageIdField } from "./common.ts";
+
+/** ConversationMessage: one turn of `LLMRequest.conversation_history`. */
+export const ConversationMessage = z.strictObject({
+  role: z.enum(["user", "assistant"]),
+  content: z.string(),
+  timestamp: z.number().nullish(),
+}).meta({ title: "ConversationMessage", description: "One turn of a conversation." });
+/** A parsed {@linkcode ConversationMessage}. */
+export type ConversationMessage = z.output<typeof ConversationMessage>;
+
+/**
+ * LLMRequest: asks llm-worker for a reply, on `llm/request`. The envelope id is the
+ * correlation id that every stream chunk and the response reuse.
+ */
+export const LLMRequest = z.strictObject({
+  message_id: messageIdField(),
+  id: z.string().meta({ description: "Request id (router: the utterance id or rt-<8 hex>)." }),
+  text: z.string().meta({ description: "The user's text." }),
+  stream: z.boolean().default(true),
+  use_rag: z.boolean().nullish().meta({ description: "Override RAG_ENABLED for this request." }),
+  rag_k: z.int().nullish().meta({ description: "Memory results to fetch; <= 0 = RAG_TOP_K." }),
+  system: z.string().nullish().meta({ description: "Extra system prompt after the persona." }),
+  params: jsonObject().nullish().meta({
+    description: "Overrides; keys model, max_tokens, temperature, top_p are honoured.",
+  }),
+  conversation_history: z.array(ConversationMessage).nullish(),
+}).meta({ title: "LLMRequest", description: "A request for an LLM reply." });
+/** A parsed {@linkcode LLMRequest}. */
+export type LLMRequest = z.output<typeof LLMRequest>;
+
+/** LLMResponse: the final reply (or error) for a request, on `llm/response`. */
+export const LLMResponse = z.strictObject({
+  message_id: messageIdField(),
+  id: z.string().meta({ description: "The request's `id`." }),
+  reply: z.string().nullish(),
+  error: z.string().nullish(),
+  provider: z.string().nullish(),
+  model: z.string().nullish(),
+  tokens: jsonObject().nullish().meta({ description: "Token usage, provider-specific." }),
+}).meta({ title: "LLMResponse", description: "The final reply or error for a request." });
+/** A parsed {@linkcode LLMResponse}. */
+export type LLMResponse = z.output<typeof LLMResponse>;
+
+/** LLMStreamDelta: one chunk of a streamed reply, on `llm/stream`; `done` marks the end. */
+export const LLMStreamDelta = z.strictObject({
+  message_id: messageIdField(),
+  id: z.string().meta({ description: "The request's `id`." }),
+  seq: z.int().nullish().meta({ description: "Chunk number, 1-based; the done marker is n+1." }),
+  delta: z.string().nullish(),
+  done: z.boolean().default(false),
+  provider: z.string().nullish(),
+  model: z.string().nullish(),
+}).meta({ title: "LLMStreamDelta", description: "One chunk of a streamed reply." });
+/** A parsed {@linkcode LLMStreamDelta}. */
+export type LLMStreamDelta = z.output<typeof LLMStreamDelta>;
+
+/** LLMCancel: abandons a request, on `llm/cancel`. */
+export const LLMCancel = z.strictObject({
+  message_id: messageIdField(),
+  id: z.string().meta({ description: "The request's `id`." }),
+}).meta({ title: "LLMCancel", description: "Abandon a request." });
+/** A parsed {@linkcode LLMCancel}. */
+export type LLMCancel = z.output<typeof LLMCancel>;
+
+/** ToolSpec: one tool of {@linkcode ToolsRegistry}, an OpenAI function spec. */
+export const ToolSpec = z.strictObject({
+  type: z.string().default("function"),
+  function: jsonObject().meta({
+    description: "OpenAI function spec {name, description, parameters}.",
+  }),
+}).meta({ title: "ToolSpec", description: "A tool the LLM may call." });
+/** A parsed {@linkcode ToolSpec}. */
+export type ToolSpec = z.output<typeof ToolSpec>;
+
+/** ToolsRegistry: the tools the LLM may call, on `llm/tools/registry`. */
+export const ToolsRegistry = z.strictObject({
+  message_id: messageIdField(),
+  tools: z.array(ToolSpec),
+}).meta({ title: "ToolsRegistry", description: "The tools the LLM may call." });
+/** A parsed {@linkcode ToolsRegistry}. */
+export type ToolsRegistry = z.output<typeof ToolsRegistry>;
+
+/** ToolCallRequest: asks a tool executor to run a tool, on `llm/tool.call.request`. */
+export const ToolCallRequest = z.strictObject({
+  message_id: messageIdField(),
+  call_id: z.string(),
+  name: z.string().meta({ description: 'Tool name, "mcp:<server>:<tool>".' }),
+  arguments: jsonObject(),
+}).meta({ title: "ToolCallRequest", description: "A request to run a tool." });
+/** A parsed {@linkcode ToolCallRequest}. */
+export type ToolCallRequest = z.output<typeof ToolCallRequest>;
+
+/** ToolCallResult: the outcome of a tool call, on `llm/tool.call.result`. */
+export const ToolCallResult = z.strictObject({
+  message_id: messageIdField(),
+  call_id: z.string(),
+  result: jsonObject().nullish(),
+  error: z.string().nullish(),
+}).meta({ title: "ToolCallResult", description: "The outcome of a tool call." });
+/** A parsed {@linkcode ToolCallResult}. */
+export type ToolCallResult = z.output<typeof ToolCallResult>;

@@ -1,0 +1,80 @@
+/**
+ * Memory (RAG) payloads: `memory/query` and `memory/results`.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { jsonObject, messageIdField } from "./common.ts";
+
+/** The retrieval strategies of {@linkcode MemoryQuery}. */
+export const MEMORY_RETRIEVAL_STRATEGIES = ["hybrid", "recent", "similarity"] as const;
+/** One of {@linkcode MEMORY_RETRIEVAL_STRATEGIES}. */
+export type MemoryRetrievalStrategy = typeof MEMORY_RETRIEVAL_STRATEGIES[number];
+
+/** The `context_type` values of {@linkcode MemoryResult}. */
+export const MEMORY_CONTEXT_TYPES = ["target", "previous", "next"] as const;
+/** One of {@linkcode MEMORY_CONTEXT_TYPES}. */
+export type MemoryContextType = typeof MEMORY_CONTEXT_TYPES[number];
+
+const queryOptions = {
+  top_k: z.int().min(1).max(50).default(5),
+  max_tokens: z.int().min(1).max(10000).nullish().meta({
+    description: "Token budget of the results (words x 1.3).",
+  }),
+  include_context: z.boolean().default(false).meta({
+    description: "Also return neighbouring documents.",
+  }),
+  context_window: z.int().min(0).max(5).default(1).meta({
+    description: "Neighbours on each side when include_context.",
+  }),
+  retrieval_strategy: z.enum(MEMORY_RETRIEVAL_STRATEGIES).default("hybrid"),
+};
+
+const MemoryQueryObject = z.strictObject({
+  message_id: messageIdField(),
+  text: z.string().meta({ description: "What to search for." }),
+  ...queryOptions,
+}).meta({ title: "MemoryQuery", description: "A memory search." });
+
+const MemoryQueryWithQueryKey = z.strictObject({
+  message_id: messageIdField(),
+  query: z.string().meta({ description: "What to search for (raw alias of `text`)." }),
+  ...queryOptions,
+}).meta({
+  title: "MemoryQuery (raw `query` alias)",
+  description: "The raw form py-tars also accepts: `query` instead of `text`.",
+}).transform(({ message_id, query, ...options }) => ({ message_id, text: query, ...options }));
+
+/**
+ * MemoryQuery: a memory search, on `memory/query`. The reply on `memory/results` reuses
+ * the query's envelope id. Like py-tars, `{query, top_k}` is accepted for `{text, top_k}`.
+ */
+export const MemoryQuery = z.union([MemoryQueryObject, MemoryQueryWithQueryKey]);
+/** A parsed {@linkcode MemoryQuery} (always with `text`). */
+export type MemoryQuery = z.output<typeof MemoryQuery>;
+
+/** MemoryResult: one document of {@linkcode MemoryResults} (no `message_id`). */
+export const MemoryResult = z.strictObject({
+  document: z.union([jsonObject(), z.string()]).meta({
+    description: "The stored document: a TtsSay/transcript dict or a string.",
+  }),
+  score: z.number().nullish(),
+  timestamp: z.string().nullish(),
+  context_type: z.enum(MEMORY_CONTEXT_TYPES).default("target"),
+  token_count: z.int().nullish(),
+}).meta({ title: "MemoryResult", description: "One retrieved document." });
+/** A parsed {@linkcode MemoryResult}. */
+export type MemoryResult = z.output<typeof MemoryResult>;
+
+/** MemoryResults: the answer to a {@linkcode MemoryQuery}, on `memory/results`. */
+export const MemoryResults = z.strictObject({
+  message_id: messageIdField(),
+  query: z.string().meta({ description: "The query text." }),
+  k: z.int().meta({ description: "Number of target (non-context) results." }),
+  results: z.array(MemoryResult).default(() => []),
+  total_tokens: z.int().nullish(),
+  strategy_used: z.string().default("hybrid"),
+  truncated: z.boolean().default(false),
+}).meta({ title: "MemoryResults", description: "The answer to a memory search." });
+/** A parsed {@linkcode MemoryResults}. */
+export type MemoryResults = z.output<typeof MemoryResults>;

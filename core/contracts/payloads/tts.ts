@@ -1,0 +1,76 @@
+/**
+ * Text-to-speech payloads: `tts/say`, `tts/status` and `tts/control`.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { epochSecondsField, messageIdField } from "./common.ts";
+
+/** TtsSay: asks tts-worker to speak `text`, on `tts/say`. */
+export const TtsSay = z.strictObject({
+  message_id: messageIdField(),
+  text: z.string().meta({ description: "Text to speak (markdown is reduced to plain text)." }),
+  voice: z.string().nullish(),
+  lang: z.string().nullish(),
+  utt_id: z.string().nullish().meta({
+    description: "Utterance id; sentences sharing it may be aggregated.",
+  }),
+  style: z.string().nullish(),
+  stt_ts: z.number().nullish().meta({ description: "`ts` of the transcript that caused it." }),
+  wake_ack: z.boolean().nullish().meta({ description: 'A wake acknowledgement ("Yes?").' }),
+  system_announce: z.boolean().nullish().meta({
+    description: "A system announcement: opens no response window.",
+  }),
+}).meta({ title: "TtsSay", description: "Text for tts-worker to speak." });
+/** A parsed {@linkcode TtsSay}. */
+export type TtsSay = z.output<typeof TtsSay>;
+
+/** The `event` values of {@linkcode TtsStatus}. */
+export const TTS_STATUS_EVENTS = [
+  "speaking_start",
+  "speaking_end",
+  "paused",
+  "resumed",
+  "stopped",
+] as const;
+/** One of {@linkcode TTS_STATUS_EVENTS}. */
+export type TtsStatusEvent = typeof TTS_STATUS_EVENTS[number];
+
+/** TtsStatus: a playback transition of tts-worker, on `tts/status`. */
+export const TtsStatus = z.strictObject({
+  message_id: messageIdField(),
+  event: z.enum(TTS_STATUS_EVENTS),
+  text: z.string().default(""),
+  timestamp: epochSecondsField("When the transition happened (epoch seconds)."),
+  utt_id: z.string().nullish(),
+  reason: z.string().nullish().meta({
+    description: "Why playback ended early, e.g. the stop reason.",
+  }),
+  wake_ack: z.boolean().nullish(),
+  system_announce: z.boolean().nullish(),
+}).meta({ title: "TtsStatus", description: "A playback transition of tts-worker." });
+/** A parsed {@linkcode TtsStatus}. */
+export type TtsStatus = z.output<typeof TtsStatus>;
+
+/** The actions of {@linkcode TtsControl}. */
+export const TTS_CONTROL_ACTIONS = ["pause", "resume", "stop"] as const;
+/** One of {@linkcode TTS_CONTROL_ACTIONS}. */
+export type TtsControlAction = typeof TTS_CONTROL_ACTIONS[number];
+
+/**
+ * TtsControl: pauses, resumes or stops playback, on `tts/control`. Accepts both py-tars
+ * shapes: wake-activation's enveloped `{action, reason, id}` and the raw JSON tts-worker
+ * parses. `message_id` is optional and not generated, since neither shape has it.
+ */
+export const TtsControl = z.strictObject({
+  message_id: z.string().nullish(),
+  action: z.enum(TTS_CONTROL_ACTIONS),
+  reason: z.string().nullish().meta({
+    description: "Why, e.g. wake_interrupt, wake_resume, wake_cancel.",
+  }),
+  id: z.string().nullish().meta({
+    description: "Utterance id to control; ignored by tts-worker when it is not the current one.",
+  }),
+}).meta({ title: "TtsControl", description: "Pause, resume or stop TTS playback." });
+/** A parsed {@linkcode TtsControl}. */
+export type TtsControl = z.output<typeof TtsControl>;

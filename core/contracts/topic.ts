@@ -1,0 +1,115 @@
+/**
+ * The shape of one row of the topic table: everything a service needs to publish or
+ * subscribe a topic without building topic strings or JSON by hand.
+ *
+ * @module
+ */
+import type { z } from "zod";
+
+/**
+ * How a topic's payload is encoded on the wire.
+ * - `envelope`: the py-tars envelope JSON, payload in `data`.
+ * - `json`: bare JSON (py-tars `system/keepalive/*`, ESP32 topics).
+ * - `binary`: raw bytes (PCM audio).
+ */
+export type Wire = "envelope" | "json" | "binary";
+
+/** MQTT quality of service. */
+export type QoS = 0 | 1 | 2;
+
+/**
+ * Names of the programs that appear as publishers or subscribers in the topic table.
+ * `esp32` is the ESP32 movement firmware; `*` means every service (health, keepalive).
+ */
+export type ServiceName =
+  | "router"
+  | "llm-worker"
+  | "memory-worker"
+  | "tts-worker"
+  | "stt-worker"
+  | "wake-activation"
+  | "movement-service"
+  | "camera-service"
+  | "ui-web"
+  | "esp32"
+  | "*";
+
+/** One row of the topic table. */
+export interface TopicSpec<S extends z.ZodType = z.ZodType> {
+  /** Key of the row in the table, e.g. `sttFinal`. */
+  readonly name: string;
+  /**
+   * The topic. Parameterised topics use `{param}` for one level, e.g.
+   * `system/health/{client_id}`; fill them with {@linkcode topicFor}.
+   */
+  readonly topic: string;
+  /** Envelope event type (`stt.final`); `null` for `json` and `binary` topics. */
+  readonly eventType: string | null;
+  /** Zod schema of the payload (`data` for envelopes); `null` for binary topics. */
+  readonly schema: S | null;
+  /** Wire encoding. */
+  readonly wire: Wire;
+  /** Default QoS for publishing and subscribing. */
+  readonly qos: QoS;
+  /** Whether publishes are retained. */
+  readonly retain: boolean;
+  /**
+   * Whether subscribers also accept the bare JSON payload without an envelope
+   * (py-tars sends some control messages raw); we always publish the enveloped form.
+   */
+  readonly acceptsRaw: boolean;
+  /** Services that publish it. */
+  readonly publishers: readonly ServiceName[];
+  /** Services that subscribe to it. */
+  readonly subscribers: readonly ServiceName[];
+  /** One sentence saying what the topic carries. */
+  readonly description: string;
+}
+
+/** The payload type a handler of `spec` receives. */
+export type PayloadOf<T extends TopicSpec> = T extends TopicSpec<infer S> ? z.output<S> : never;
+
+/** The payload type a publisher of `spec` passes in (defaults may be omitted). */
+export type PayloadInputOf<T extends TopicSpec> = T extends TopicSpec<infer S> ? z.input<S>
+  : never;
+
+const PARAM = /\{([a-z_][a-z0-9_]*)\}/g;
+
+/** Names of the `{params}` of a topic template, in order. */
+export function topicParams(topic: string): string[] {
+  return [...topic.matchAll(PARAM)].map((m) => m[1]);
+}
+
+/**
+ * Fills the `{params}` of a topic template. Throws when a parameter is missing or
+ * contains `/`, `+` or `#`, which would change the topic's meaning.
+ *
+ * @example
+ * ```ts
+ * topicFor(topics.systemHealth, { client_id: "tars-stt" }); // "system/health/tars-stt"
+ * ```
+ */
+export function topicFor(
+  spec: Pick<TopicSpec, "topic">,
+  params: Record<string, string> = {},
+): string {
+  return spec.topic.replace(PARAM, (_m, name: string) => {
+    const value = params[name];
+    if (value === undefined || value === "") {
+      throw new Error(
+        `Topic "${spec.topic}" needs the parameter "${name}"; pass it as { ${name}: "..." }.`,
+      );
+    }
+    if (/[/+#\u0000]/.test(value)) {
+      throw new Error(
+        `Topic parameter "${name}"="${value}" must not contain "/", "+", "#" or NUL.`,
+      );
+    }
+    return value;
+  });
+}
+
+/** The subscription filter of a topic: its `{params}` replaced by `+`. */
+export function filterOf(spec: Pick<TopicSpec, "topic">): string {
+  return spec.topic.replace(PARAM, "+");
+}

@@ -1,0 +1,540 @@
+/**
+ * The topic table: every MQTT topic of TARS with its event type, payload schema, wire
+ * encoding, QoS, retain flag and the services that publish and subscribe it. Services,
+ * `docs/topics.md` and `docs/asyncapi.yaml` are all derived from it.
+ *
+ * QoS follows the py-tars publisher except where py-tars used QoS 0 for a message whose
+ * loss breaks a conversation; those rows say why in their description.
+ *
+ * @module
+ */
+import type { z } from "zod";
+import type { QoS, ServiceName, TopicSpec, Wire } from "./topic.ts";
+import {
+  CameraCaptureRequest,
+  CameraFrame,
+  CameraImageResponse,
+  CameraStatusUpdate,
+} from "./payloads/camera.ts";
+import {
+  CharacterGetRequest,
+  CharacterResult,
+  CharacterSnapshot,
+  CharacterUpdate,
+} from "./payloads/character.ts";
+import { HealthPing } from "./payloads/health.ts";
+import {
+  LLMCancel,
+  LLMRequest,
+  LLMResponse,
+  LLMStreamDelta,
+  ToolCallRequest,
+  ToolCallResult,
+  ToolsRegistry,
+} from "./payloads/llm.ts";
+import { MemoryQuery, MemoryResults } from "./payloads/memory.ts";
+import {
+  EmergencyStopCommand,
+  MovementControllerState,
+  MovementStatusUpdate,
+  ServoFrame,
+  TestMovementRequest,
+} from "./payloads/movement.ts";
+import { FinalTranscript, PartialTranscript } from "./payloads/stt.ts";
+import { HeartbeatPayload, SystemMetrics } from "./payloads/system.ts";
+import { TtsControl, TtsSay, TtsStatus } from "./payloads/tts.ts";
+import { WakeEvent, WakeMicCommand } from "./payloads/wake.ts";
+
+interface TopicRowBase {
+  /** Key of the row in {@linkcode topics}. */
+  name: string;
+  /** Topic template, `{param}` for one level. */
+  topic: string;
+  /** QoS for publishing and subscribing. */
+  qos: QoS;
+  /** Whether publishes are retained; default `false`. */
+  retain?: boolean;
+  /** Services that publish it. */
+  publishers: readonly ServiceName[];
+  /** Services that subscribe to it. */
+  subscribers: readonly ServiceName[];
+  /** One sentence saying what the topic carries. */
+  description: string;
+}
+
+/** Input of {@linkcode defineTopic} for an enveloped topic (the default wire). */
+export interface EnvelopeTopicRow<S extends z.ZodType> extends TopicRowBase {
+  /** Wire encoding; default `envelope`. */
+  wire?: "envelope";
+  /** Envelope event type. */
+  eventType: string;
+  /** Payload (`data`) schema. */
+  schema: S;
+  /** Also accept the bare payload without an envelope; default `false`. */
+  acceptsRaw?: boolean;
+}
+
+/** Input of {@linkcode defineTopic} for a bare-JSON topic. */
+export interface JsonTopicRow<S extends z.ZodType> extends TopicRowBase {
+  /** Bare JSON, no envelope. */
+  wire: "json";
+  /** Payload schema. */
+  schema: S;
+}
+
+/** Input of {@linkcode defineTopic} for a binary topic. */
+export interface BinaryTopicRow extends TopicRowBase {
+  /** Raw bytes. */
+  wire: "binary";
+}
+
+/** Builds a {@linkcode TopicSpec} row, filling the defaults and checking it is consistent. */
+export function defineTopic<S extends z.ZodType>(row: EnvelopeTopicRow<S>): TopicSpec<S>;
+/** Builds a bare-JSON {@linkcode TopicSpec} row. */
+export function defineTopic<S extends z.ZodType>(row: JsonTopicRow<S>): TopicSpec<S>;
+/** Builds a binary {@linkcode TopicSpec} row (no schema; handlers get the bytes). */
+export function defineTopic(row: BinaryTopicRow): TopicSpec<z.ZodType<Uint8Array>>;
+export function defineTopic(
+  row: EnvelopeTopicRow<z.ZodType> | JsonTopicRow<z.ZodType> | BinaryTopicRow,
+): TopicSpec {
+  const wire: Wire = row.wire ?? "envelope";
+  const eventType = "eventType" in row ? row.eventType : null;
+  const schema = "schema" in row ? row.schema : null;
+  if (wire === "envelope" && (!eventType || !schema)) {
+    throw new TypeError(`Topic ${row.topic}: an envelope topic needs an eventType and a schema`);
+  }
+  if (wire === "json" && !schema) {
+    throw new TypeError(`Topic ${row.topic}: a json topic needs a schema`);
+  }
+  return Object.freeze({
+    name: row.name,
+    topic: row.topic,
+    eventType: wire === "envelope" ? eventType : null,
+    schema: wire === "binary" ? null : schema,
+    wire,
+    qos: row.qos,
+    retain: row.retain ?? false,
+    acceptsRaw: "acceptsRaw" in row ? row.acceptsRaw ?? false : false,
+    publishers: Object.freeze([...row.publishers]),
+    subscribers: Object.freeze([...row.subscribers]),
+    description: row.description,
+  });
+}
+
+/** Every topic of TARS, keyed by a camelCase name. */
+export const topics = {
+  // ------------------------------------------------------------------ speech to text
+  sttFinal: defineTopic({
+    name: "sttFinal",
+    topic: "stt/final",
+    eventType: "stt.final",
+    schema: FinalTranscript,
+    qos: 1,
+    publishers: ["stt-worker"],
+    subscribers: ["router", "memory-worker", "wake-activation", "ui-web"],
+    description: "A finished, accepted utterance; its message_id becomes the llm/request id.",
+  }),
+  sttPartial: defineTopic({
+    name: "sttPartial",
+    topic: "stt/partial",
+    eventType: "stt.partial",
+    schema: PartialTranscript,
+    qos: 0,
+    publishers: ["stt-worker"],
+    subscribers: ["ui-web"],
+    description: "Text of the utterance still being spoken (display only, may be dropped).",
+  }),
+
+  // ------------------------------------------------------------------ wake word
+  wakeEvent: defineTopic({
+    name: "wakeEvent",
+    topic: "wake/event",
+    eventType: "wake.event",
+    schema: WakeEvent,
+    qos: 1,
+    publishers: ["wake-activation"],
+    subscribers: ["router", "stt-worker"],
+    description: "Wake lifecycle: wake, interrupt, timeout, resume, cancelled, error.",
+  }),
+  wakeMic: defineTopic({
+    name: "wakeMic",
+    topic: "wake/mic",
+    eventType: "mic.control",
+    schema: WakeMicCommand,
+    qos: 1,
+    publishers: ["wake-activation"],
+    subscribers: ["stt-worker"],
+    description: "Mute or unmute the STT microphone, optionally for ttl_ms " +
+      "(py-tars sends event type mic.control although its registry says wake.mic).",
+  }),
+
+  // ------------------------------------------------------------------ text to speech
+  ttsSay: defineTopic({
+    name: "ttsSay",
+    topic: "tts/say",
+    eventType: "tts.say",
+    schema: TtsSay,
+    qos: 1,
+    publishers: ["router", "llm-worker"],
+    subscribers: ["tts-worker", "stt-worker", "memory-worker", "ui-web"],
+    description: "Text to speak; stt-worker also uses it for echo suppression, memory-worker " +
+      "stores it.",
+  }),
+  ttsStatus: defineTopic({
+    name: "ttsStatus",
+    topic: "tts/status",
+    eventType: "tts.status",
+    schema: TtsStatus,
+    qos: 1,
+    publishers: ["tts-worker"],
+    subscribers: ["router", "stt-worker", "wake-activation", "ui-web"],
+    description: "Playback transitions. QoS 1 (py-tars: 0) because a lost speaking_end " +
+      "leaves the microphone muted and the response window closed.",
+  }),
+  ttsControl: defineTopic({
+    name: "ttsControl",
+    topic: "tts/control",
+    eventType: "tts.control",
+    schema: TtsControl,
+    qos: 1,
+    acceptsRaw: true,
+    publishers: ["wake-activation"],
+    subscribers: ["tts-worker"],
+    description: "Pause, resume or stop playback; raw JSON accepted (py-tars tts-worker " +
+      "only parses raw).",
+  }),
+
+  // ------------------------------------------------------------------ LLM
+  llmRequest: defineTopic({
+    name: "llmRequest",
+    topic: "llm/request",
+    eventType: "llm.request",
+    schema: LLMRequest,
+    qos: 1,
+    publishers: ["router"],
+    subscribers: ["llm-worker"],
+    description: "A request for a reply; its envelope id (the transcript's message_id) is " +
+      "reused by every llm/stream chunk, the llm/response and the memory/query.",
+  }),
+  llmStream: defineTopic({
+    name: "llmStream",
+    topic: "llm/stream",
+    eventType: "llm.stream",
+    schema: LLMStreamDelta,
+    qos: 1,
+    publishers: ["llm-worker"],
+    subscribers: ["router", "ui-web"],
+    description: "Chunks of a streamed reply, then a done marker. QoS 1 (py-tars: 0) because " +
+      "a lost chunk is a hole in the spoken sentence.",
+  }),
+  llmResponse: defineTopic({
+    name: "llmResponse",
+    topic: "llm/response",
+    eventType: "llm.response",
+    schema: LLMResponse,
+    qos: 1,
+    publishers: ["llm-worker"],
+    subscribers: ["router", "ui-web"],
+    description: "The final reply or error of a request. QoS 1 (py-tars: 0) because a lost " +
+      "response is an unanswered question.",
+  }),
+  llmCancel: defineTopic({
+    name: "llmCancel",
+    topic: "llm/cancel",
+    eventType: "llm.cancel",
+    schema: LLMCancel,
+    qos: 1,
+    publishers: ["router"],
+    subscribers: ["router", "llm-worker"],
+    description: "Abandon a request (py-tars: nobody publishes it and llm-worker ignores it).",
+  }),
+  llmToolsRegistry: defineTopic({
+    name: "llmToolsRegistry",
+    topic: "llm/tools/registry",
+    eventType: "llm.tools.registry",
+    schema: ToolsRegistry,
+    qos: 1,
+    retain: true,
+    acceptsRaw: true,
+    publishers: [],
+    subscribers: ["llm-worker"],
+    description: "The tools the LLM may call, from an external MCP bridge; retained so a " +
+      "restarted llm-worker gets it (py-tars expects raw {tools}).",
+  }),
+  llmToolCallRequest: defineTopic({
+    name: "llmToolCallRequest",
+    topic: "llm/tool.call.request",
+    eventType: "llm.tool.call.request",
+    schema: ToolCallRequest,
+    qos: 1,
+    publishers: ["llm-worker"],
+    subscribers: [],
+    description: "A tool call for an external executor (unused in py-tars).",
+  }),
+  llmToolCallResult: defineTopic({
+    name: "llmToolCallResult",
+    topic: "llm/tool.call.result",
+    eventType: "llm.tool.call.result",
+    schema: ToolCallResult,
+    qos: 1,
+    publishers: [],
+    subscribers: ["llm-worker"],
+    description: "The outcome of a tool call, correlated by call_id.",
+  }),
+
+  // ------------------------------------------------------------------ memory
+  memoryQuery: defineTopic({
+    name: "memoryQuery",
+    topic: "memory/query",
+    eventType: "memory.query",
+    schema: MemoryQuery,
+    qos: 1,
+    acceptsRaw: true,
+    publishers: ["llm-worker", "ui-web"],
+    subscribers: ["memory-worker"],
+    description: "A memory search; the envelope id is the llm request's. Raw {text|query, " +
+      "top_k} accepted, as in py-tars.",
+  }),
+  memoryResults: defineTopic({
+    name: "memoryResults",
+    topic: "memory/results",
+    eventType: "memory.results",
+    schema: MemoryResults,
+    qos: 1,
+    publishers: ["memory-worker"],
+    subscribers: ["llm-worker", "ui-web"],
+    description: "The answer to a memory/query, reusing the query's envelope id.",
+  }),
+
+  // ------------------------------------------------------------------ character
+  characterGet: defineTopic({
+    name: "characterGet",
+    topic: "character/get",
+    eventType: "memory.character.get",
+    schema: CharacterGetRequest,
+    qos: 0,
+    publishers: ["llm-worker"],
+    subscribers: ["memory-worker"],
+    description: "Ask for the character (section null) or one section; answered on " +
+      "character/result.",
+  }),
+  characterResult: defineTopic({
+    name: "characterResult",
+    topic: "character/result",
+    eventType: "character.result",
+    schema: CharacterResult,
+    qos: 0,
+    publishers: ["memory-worker"],
+    subscribers: ["llm-worker"],
+    description: "A CharacterSnapshot or a CharacterSection answering character/get.",
+  }),
+  characterUpdate: defineTopic({
+    name: "characterUpdate",
+    topic: "character/update",
+    eventType: "character.update",
+    schema: CharacterUpdate,
+    qos: 1,
+    acceptsRaw: true,
+    publishers: ["llm-worker"],
+    subscribers: ["memory-worker"],
+    description: "Set one trait or reset all traits; raw JSON accepted. QoS 1 (py-tars " +
+      "subscribes with 0) because a lost update is a silently ignored user request.",
+  }),
+  systemCharacterCurrent: defineTopic({
+    name: "systemCharacterCurrent",
+    topic: "system/character/current",
+    eventType: "system.character.current",
+    schema: CharacterSnapshot,
+    qos: 1,
+    retain: true,
+    publishers: ["memory-worker"],
+    subscribers: ["llm-worker"],
+    description: "The current character, retained; republished on every change.",
+  }),
+
+  // ------------------------------------------------------------------ system
+  systemHealth: defineTopic({
+    name: "systemHealth",
+    topic: "system/health/{client_id}",
+    eventType: "health.status",
+    schema: HealthPing,
+    qos: 1,
+    retain: true,
+    publishers: ["*"],
+    subscribers: ["router", "wake-activation", "ui-web"],
+    description: "Retained liveness of each MQTT client; also its last will " +
+      "(ok false, event lost).",
+  }),
+  systemKeepalive: defineTopic({
+    name: "systemKeepalive",
+    topic: "system/keepalive/{client_id}",
+    wire: "json",
+    schema: HeartbeatPayload,
+    qos: 0,
+    publishers: ["*"],
+    subscribers: [],
+    description: "Raw JSON heartbeat of each client with heartbeats enabled (not enveloped).",
+  }),
+  systemMetrics: defineTopic({
+    name: "systemMetrics",
+    topic: "system/metrics/{client_id}",
+    eventType: "system.metrics",
+    schema: SystemMetrics,
+    qos: 0,
+    retain: true,
+    publishers: ["*"],
+    subscribers: ["ui-web"],
+    description: "Counters of each MQTT client, retained (new in TARS-Deno).",
+  }),
+
+  // ------------------------------------------------------------------ audio
+  audioPcm: defineTopic({
+    name: "audioPcm",
+    topic: "audio/pcm/{source}",
+    wire: "binary",
+    qos: 0,
+    publishers: ["stt-worker", "ui-web"],
+    subscribers: ["stt-worker", "wake-activation"],
+    description: "Raw PCM16LE mono 16 kHz frames from one microphone (not enveloped).",
+  }),
+
+  // ------------------------------------------------------------------ movement
+  movementTest: defineTopic({
+    name: "movementTest",
+    topic: "movement/test",
+    eventType: "movement.test",
+    schema: TestMovementRequest,
+    qos: 1,
+    acceptsRaw: true,
+    publishers: ["router", "llm-worker"],
+    subscribers: ["movement-service", "esp32"],
+    description: "A movement command for the ESP32; raw JSON accepted (the ESP32 firmware " +
+      "parses raw only).",
+  }),
+  movementStop: defineTopic({
+    name: "movementStop",
+    topic: "movement/stop",
+    eventType: "movement.stop",
+    schema: EmergencyStopCommand,
+    qos: 1,
+    acceptsRaw: true,
+    publishers: ["router", "llm-worker"],
+    subscribers: ["movement-service", "esp32"],
+    description: "Emergency stop; the ESP32 stops on any message here. Raw JSON accepted.",
+  }),
+  movementStatus: defineTopic({
+    name: "movementStatus",
+    topic: "movement/status",
+    eventType: "movement.status",
+    schema: MovementStatusUpdate,
+    qos: 0,
+    acceptsRaw: true,
+    publishers: ["esp32", "movement-service"],
+    subscribers: ["router"],
+    description: "Command execution status; raw JSON accepted (the ESP32 publishes raw).",
+  }),
+  movementState: defineTopic({
+    name: "movementState",
+    topic: "movement/state",
+    eventType: "movement.state",
+    schema: MovementControllerState,
+    qos: 1,
+    acceptsRaw: true,
+    publishers: ["esp32", "movement-service"],
+    subscribers: [],
+    description: "Controller state reports; raw JSON accepted (the ESP32 publishes raw and " +
+      "retains only its ready state).",
+  }),
+  movementFrame: defineTopic({
+    name: "movementFrame",
+    topic: "movement/frame",
+    wire: "json",
+    schema: ServoFrame,
+    qos: 1,
+    publishers: ["movement-service"],
+    subscribers: ["esp32"],
+    description: "Raw JSON servo pulses {chN: ticks} applied by the ESP32 at once.",
+  }),
+
+  // ------------------------------------------------------------------ camera
+  cameraFrame: defineTopic({
+    name: "cameraFrame",
+    topic: "camera/frame",
+    eventType: "camera.frame",
+    schema: CameraFrame,
+    qos: 0,
+    publishers: ["camera-service"],
+    subscribers: [],
+    description: "Downsampled live frames (ui-web streams MJPEG over HTTP instead).",
+  }),
+  cameraCapture: defineTopic({
+    name: "cameraCapture",
+    topic: "camera/capture",
+    eventType: "camera.capture",
+    schema: CameraCaptureRequest,
+    qos: 1,
+    publishers: [],
+    subscribers: ["camera-service"],
+    description: "A request for a still image, answered on camera/image (contract only " +
+      "in py-tars).",
+  }),
+  cameraImage: defineTopic({
+    name: "cameraImage",
+    topic: "camera/image",
+    eventType: "camera.image",
+    schema: CameraImageResponse,
+    qos: 1,
+    publishers: ["camera-service"],
+    subscribers: [],
+    description: "A captured still image answering camera/capture by request_id.",
+  }),
+  cameraStatus: defineTopic({
+    name: "cameraStatus",
+    topic: "camera/status",
+    eventType: "camera.status",
+    schema: CameraStatusUpdate,
+    qos: 0,
+    publishers: ["camera-service"],
+    subscribers: [],
+    description: "Camera availability and capture progress.",
+  }),
+} as const;
+
+/** The key of a row of {@linkcode topics}. */
+export type TopicName = keyof typeof topics;
+
+/** Every row of {@linkcode topics}, in table order. */
+export const topicList: readonly TopicSpec[] = Object.freeze(Object.values(topics));
+
+const PARAM = /\{[a-z_][a-z0-9_]*\}/g;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+const matchers: ReadonlyArray<{ spec: TopicSpec; pattern: RegExp }> = topicList.map((spec) => {
+  const parts = spec.topic.split(PARAM).map(escapeRegExp);
+  return { spec, pattern: new RegExp(`^${parts.join("[^/+#]+")}$`) };
+});
+
+/**
+ * The row of a concrete topic, matching parameterised rows too
+ * (`system/health/tars-stt` → `topics.systemHealth`); `undefined` for unknown topics.
+ */
+export function findTopicSpec(topic: string): TopicSpec | undefined {
+  return matchers.find((m) => m.spec.topic === topic)?.spec ??
+    matchers.find((m) => m.pattern.test(topic))?.spec;
+}
+
+/** The row whose envelope event type is `eventType`; `undefined` when none. */
+export function findTopicSpecByEventType(eventType: string): TopicSpec | undefined {
+  return topicList.find((spec) => spec.eventType === eventType);
+}
+
+/**
+ * The envelope event type of a concrete topic (`stt/final` → `stt.final`); `undefined`
+ * for unknown topics and for `json`/`binary` topics.
+ */
+export function eventTypeFor(topic: string): string | undefined {
+  return findTopicSpec(topic)?.eventType ?? undefined;
+}

@@ -1,0 +1,114 @@
+/**
+ * Logging for every service, on LogTape: JSON lines when stderr is not a terminal (journald,
+ * compose, CI), coloured text otherwise, level from `LOG_LEVEL`, secrets always redacted.
+ *
+ * @module
+ */
+import {
+  configureSync,
+  getAnsiColorFormatter,
+  getJsonLinesFormatter,
+  getLogger as getLogTapeLogger,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+  type Sink,
+} from "@logtape/logtape";
+import { redactSecrets } from "./redact.ts";
+
+export type { Logger, LogLevel, LogRecord, Sink };
+
+/** Output format: `auto` = JSON lines unless stderr is a terminal. */
+export type LogFormat = "auto" | "json" | "pretty";
+
+/** Root category of every logger of this project. */
+export const ROOT_CATEGORY = "tars";
+
+/** Options of {@linkcode setupLogging}. */
+export interface LoggingOptions {
+  /** Lowest level written; default from `LOG_LEVEL`, else `info`. */
+  level?: LogLevel;
+  /** Output format; default `auto`. */
+  format?: LogFormat;
+  /** Where records go; default a stderr writer. Tests pass their own sink. */
+  sink?: Sink;
+}
+
+const LEVEL_WORDS: Record<string, LogLevel> = {
+  trace: "trace",
+  debug: "debug",
+  info: "info",
+  information: "info",
+  warn: "warning",
+  warning: "warning",
+  error: "error",
+  critical: "fatal",
+  fatal: "fatal",
+};
+
+/**
+ * Parses a `LOG_LEVEL` value (`DEBUG`, `info`, `WARN`, `warning`, `error`, ... any case).
+ * Returns `undefined` for unknown words.
+ */
+export function parseLogLevel(value: string | undefined): LogLevel | undefined {
+  if (value === undefined) return undefined;
+  return LEVEL_WORDS[value.trim().toLowerCase()];
+}
+
+const encoder = new TextEncoder();
+
+function stderrSink(format: "json" | "pretty"): Sink {
+  const formatter = format === "json"
+    ? getJsonLinesFormatter()
+    : getAnsiColorFormatter({ timestamp: "time" });
+  return (record: LogRecord) => {
+    Deno.stderr.writeSync(encoder.encode(formatter(record)));
+  };
+}
+
+/** Wraps a sink so that secret-looking properties and URL passwords never reach it. */
+export function redactingSink(sink: Sink): Sink {
+  return (record: LogRecord) => {
+    sink({
+      ...record,
+      message: record.message.map((part) => redactSecrets(part)),
+      properties: redactSecrets(record.properties) as Record<string, unknown>,
+    });
+  };
+}
+
+/**
+ * Configures logging for the whole process (call once, at start; calling again replaces
+ * the configuration). Every logger under `tars` writes through one redacting sink.
+ */
+export function setupLogging(options: LoggingOptions = {}): void {
+  let level = options.level;
+  if (level === undefined) {
+    const fromEnv = Deno.env.get("LOG_LEVEL");
+    level = parseLogLevel(fromEnv);
+    if (fromEnv && level === undefined) {
+      console.error(
+        `LOG_LEVEL=${JSON.stringify(fromEnv)} is not a level ` +
+          "(trace, debug, info, warning, error, fatal); using info",
+      );
+    }
+  }
+  const format = options.format ?? "auto";
+  const resolved = format === "auto" ? (Deno.stderr.isTerminal() ? "pretty" : "json") : format;
+  configureSync({
+    reset: true,
+    sinks: { main: redactingSink(options.sink ?? stderrSink(resolved)) },
+    loggers: [
+      { category: [ROOT_CATEGORY], sinks: ["main"], lowestLevel: level ?? "info" },
+      { category: ["logtape", "meta"], sinks: ["main"], lowestLevel: "warning" },
+    ],
+  });
+}
+
+/**
+ * A logger under the project's root category, e.g. `getLogger("mqtt")` → `tars.mqtt`.
+ * It writes nothing until {@linkcode setupLogging} ran.
+ */
+export function getLogger(...category: string[]): Logger {
+  return getLogTapeLogger([ROOT_CATEGORY, ...category]);
+}

@@ -1,0 +1,20 @@
+/**
+ * Logging (LogTape): JSON lines or pretty text, `LOG_LEVEL`, secrets redacted.
+ *
+ * @module
+ */
+export {
+  getLogger,
+  type LogFormat,
+  type Logger,
+  type LoggingOptions,
+  type LogLevel,
+  type LogRecord,
+  parseLogLevel,
+  redactingSink,
+  ROOT_CATEGORY,
+  setupLogging,
+  type Sink,
+} from "./logging.ts";
+export { redactSecrets, redactText } from "./redact.ts";
+export { RateLimitedLog } from "./rate_limited.ts";

@@ -1,0 +1,1157 @@
+/**
+ * `MqttClient`: the one MQTT client every TARS service uses (on MQTT.js v5, MQTT 3.1.1).
+ *
+ * It owns reconnects (exponential backoff with jitter, forever), restores every
+ * subscription exactly once after a reconnect, publishes retained health with a last will,
+ * runs the optional heartbeat and watchdog, de-duplicates, validates payloads with the
+ * contract schemas and dispatches each message to every matching handler through that
+ * handler's own bounded queue.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import mqtt from "mqtt";
+import type { IClientOptions, IPublishPacket, MqttClient as MqttJsClient } from "mqtt";
+import type { z } from "zod";
+import { Envelope, epochSeconds, newMessageId } from "../contracts/envelope.ts";
+import {
+  filterOf,
+  type PayloadInputOf,
+  type PayloadOf,
+  type QoS,
+  topicFor,
+  type TopicSpec,
+  type Wire,
+} from "../contracts/topic.ts";
+import { topics } from "../contracts/topics.ts";
+import {
+  MqttClientConfig,
+  type MqttClientConfigInput,
+  type MqttConfigFromEnvOptions,
+  parseMqttUrl,
+  redactUrl,
+} from "../config/mqtt_config.ts";
+import { getLogger, type Logger } from "../log/logging.ts";
+import { RateLimitedLog } from "../log/rate_limited.ts";
+import { ExponentialBackoff } from "./backoff.ts";
+import { dedupeKey, MessageDeduplicator } from "./dedupe.ts";
+import { HandlerQueue, type OverflowPolicy } from "./handler_queue.ts";
+import { Heartbeat } from "./heartbeat.ts";
+import { type ClientMetrics, emptyMetrics } from "./metrics.ts";
+import { assertTopicFilter, assertTopicName, topicMatches } from "./topic_match.ts";
+
+/** Options of {@linkcode MqttClient}: the config fields plus runtime knobs. */
+export interface MqttClientOptions extends MqttClientConfigInput {
+  /** Wait for the broker's CONNACK per attempt, in ms; default 10 000. */
+  connectTimeoutMs?: number;
+  /** QoS 1/2 publishes kept while offline at most; default 10 000. */
+  maxOfflineMessages?: number;
+  /** Time `shutdown()`/`disconnect()` waits for running handlers, in ms; default 2 000. */
+  shutdownGraceMs?: number;
+  /** Random source for reconnect jitter (tests); default `Math.random`. */
+  random?: () => number;
+  /** Logger; default `tars.mqtt`. */
+  logger?: Logger;
+}
+
+/** Per-message context a handler receives beside the payload. */
+export interface MessageContext {
+  /** The concrete topic the message arrived on. */
+  readonly topic: string;
+  /** The envelope (`null` for `json` and `binary` subscriptions). Synthesised for raw input. */
+  readonly envelope: Envelope | null;
+  /** The envelope id, which is the correlation id; `null` without an envelope. */
+  readonly correlationId: string | null;
+  /** Whether the broker delivered it as a retained message. */
+  readonly retained: boolean;
+  /** Aborted when the handler timed out or the client shuts down. */
+  readonly signal: AbortSignal;
+}
+
+/** A message handler; may be async. Errors are caught, counted and logged. */
+export type MessageHandler<T> = (payload: T, context: MessageContext) => void | Promise<void>;
+
+/** Queueing options of a subscription. */
+export interface QueueOptions {
+  /** Subscription QoS; default the topic's QoS (or 0 for a plain filter). */
+  qos?: QoS;
+  /** Messages waiting at most; default 256. */
+  queueSize?: number;
+  /** Handler calls running at once; default 1 (messages handled in order). */
+  concurrency?: number;
+  /** Policy when the queue is full; default `drop-oldest`. */
+  overflow?: OverflowPolicy;
+  /** A handler call running longer is abandoned and logged, in ms; default 30 000, 0 = none. */
+  handlerTimeoutMs?: number;
+}
+
+/** Options of a subscription to a topic of the table. */
+export interface TopicSubscribeOptions extends QueueOptions {
+  /** Fills the topic's `{params}`; unfilled params subscribe with `+`. */
+  params?: Record<string, string>;
+}
+
+/** Options of a subscription to a plain filter string. */
+export interface SubscribeOptions<T> extends QueueOptions {
+  /** Payload schema; without it the handler gets the unvalidated payload. */
+  schema?: z.ZodType<T>;
+  /** Wire encoding; default `envelope`. */
+  wire?: Wire;
+  /** Also accept a bare JSON object without an envelope (envelope wire only). */
+  acceptRaw?: boolean;
+}
+
+/** A live subscription. */
+export interface Subscription {
+  /** The MQTT filter. */
+  readonly filter: string;
+  /** Removes the handler (and the MQTT subscription when it was the last one on the filter). */
+  unsubscribe(): Promise<void>;
+}
+
+/** Options of every publish call. */
+export interface PublishOptions {
+  /** QoS; default the topic's QoS (0 for a plain topic string). */
+  qos?: QoS;
+  /** Retain flag; default the topic's flag (false for a plain topic string). */
+  retain?: boolean;
+  /** Fills the topic's `{params}`. */
+  params?: Record<string, string>;
+  /**
+   * QoS 0 while offline is dropped (a stale command must not fire late); set true to
+   * queue it until the connection is back. QoS 1/2 is always queued.
+   */
+  queueWhenOffline?: boolean;
+}
+
+/** Options of {@linkcode MqttClient.publishEvent}. */
+export interface PublishEventOptions extends PublishOptions {
+  /** Reuse this id as the envelope id (correlation), e.g. the request's id. */
+  correlationId?: string | null;
+  /** Event type, needed when publishing to a plain topic string. */
+  eventType?: string;
+}
+
+/** Options of {@linkcode MqttClient.request}. */
+export interface RequestOptions<R extends TopicSpec> extends PublishOptions {
+  /** Where the reply arrives (an envelope reusing the request's id). */
+  replyTopic: R;
+  /** Give up after this many ms; default 5 000. */
+  timeoutMs?: number;
+  /** Use this id for the request (and so for the reply); default a new id. */
+  correlationId?: string;
+  /** Cancels the wait. */
+  signal?: AbortSignal;
+}
+
+/** Health fields of {@linkcode MqttClient.publishHealth} (py-tars `HealthPing`). */
+export interface HealthStatus {
+  /** Whether the service works. */
+  ok: boolean;
+  /** What happened, e.g. `ready`, `shutdown`, `lost`. */
+  event?: string;
+  /** Error text when `ok` is false. */
+  err?: string;
+}
+
+/** Thrown by {@linkcode MqttClient.request} when no reply came in time. */
+export class RequestTimeoutError extends Error {
+  /** Creates the error. */
+  constructor(topic: string, replyTopic: string, id: string, timeoutMs: number) {
+    super(
+      `No reply on ${replyTopic} within ${timeoutMs} ms to the request on ${topic} (id ${id}); ` +
+        "is the responding service running?",
+    );
+    this.name = "RequestTimeoutError";
+  }
+}
+
+/** Connection state of a client. */
+export type ConnectionState = "idle" | "connecting" | "connected" | "reconnecting" | "closing";
+
+interface Registration {
+  readonly filter: string;
+  readonly qos: QoS;
+  readonly wire: Wire;
+  readonly schema: z.ZodType | null;
+  readonly acceptRaw: boolean;
+  readonly eventType: string | null;
+  readonly queue: HandlerQueue<QueuedMessage>;
+}
+
+interface QueuedMessage {
+  readonly payload: unknown;
+  readonly topic: string;
+  readonly envelope: Envelope | null;
+  readonly retained: boolean;
+}
+
+interface PendingRequest {
+  resolve(payload: unknown): void;
+  reject(error: Error): void;
+}
+
+const AUTH_ERROR_CODES = new Set([2, 4, 5]);
+const MAX_SUBSCRIPTION_QOS: QoS = 2;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function describeZodError(error: z.ZodError): string {
+  return error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
+    .join("; ");
+}
+
+/** Waits for `promise` at most `ms`; resolves `true` when it settled in time. Clears its timer. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The shared MQTT client.
+ *
+ * @example
+ * ```ts
+ * import { MqttClient, topics } from "../mod.ts";
+ * await using client = MqttClient.fromEnv({ defaults: { clientId: "tars-router" } });
+ * await client.connect();
+ * await client.subscribe(topics.sttFinal, (final, ctx) => {
+ *   console.log(final.text, ctx.correlationId);
+ * });
+ * await client.publishEvent(topics.ttsSay, { text: "Hello." });
+ * ```
+ */
+export class MqttClient {
+  /** The validated configuration. */
+  readonly config: MqttClientConfig;
+  readonly #options: MqttClientOptions;
+  readonly #log: Logger;
+  readonly #warnings = new RateLimitedLog(10_000);
+  readonly #backoff: ExponentialBackoff;
+  readonly #dedupe: MessageDeduplicator | null;
+  readonly #registrations = new Set<Registration>();
+  readonly #filters = new Map<string, QoS>();
+  readonly #brokerFilters = new Map<string, QoS>();
+  readonly #pending = new Map<string, PendingRequest>();
+  readonly #replyListeners = new Map<string, Promise<void>>();
+  #metrics: ClientMetrics = emptyMetrics();
+  #mqtt: MqttJsClient | null = null;
+  #state: ConnectionState = "idle";
+  #everConnected = false;
+  #connectWaiters: Array<{ resolve(): void; reject(e: Error): void }> = [];
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeat: Heartbeat | null = null;
+  #offlinePending = 0;
+  #lastError: Error | null = null;
+  #closing: Promise<void> | null = null;
+  #healthWatch: Subscription | null = null;
+
+  /**
+   * Creates a client (not connected). Throws a `ConfigError` for invalid options.
+   */
+  constructor(options: MqttClientOptions) {
+    const {
+      connectTimeoutMs: _c,
+      maxOfflineMessages: _m,
+      shutdownGraceMs: _s,
+      random,
+      logger,
+      ...config
+    } = options;
+    this.config = MqttClientConfig.parse(config);
+    this.#options = options;
+    this.#log = logger ?? getLogger("mqtt");
+    this.#backoff = new ExponentialBackoff({
+      minMs: this.config.reconnectMinDelay * 1000,
+      maxMs: this.config.reconnectMaxDelay * 1000,
+      random,
+    });
+    this.#dedupe = this.config.dedupeTtl > 0
+      ? new MessageDeduplicator({
+        ttlMs: this.config.dedupeTtl * 1000,
+        maxEntries: this.config.dedupeMaxEntries,
+      })
+      : null;
+  }
+
+  /**
+   * Creates a client from the `MQTT_*` environment variables (see
+   * {@linkcode MqttClientConfig.fromEnv}); `defaults` apply to unset variables.
+   */
+  static fromEnv(
+    options: MqttConfigFromEnvOptions & Omit<MqttClientOptions, keyof MqttClientConfig> = {},
+    env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
+  ): MqttClient {
+    const { defaults, ...runtime } = options;
+    return new MqttClient({ ...runtime, ...MqttClientConfig.fromEnv(env, { defaults }) });
+  }
+
+  /** Current connection state. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Whether the client is connected right now. */
+  get connected(): boolean {
+    return this.#state === "connected";
+  }
+
+  /** The topic of this client's retained health. */
+  get healthTopic(): string {
+    return topicFor(topics.systemHealth, { client_id: this.config.clientId });
+  }
+
+  /** A copy of the counters. */
+  metrics(): ClientMetrics {
+    return { ...this.#metrics };
+  }
+
+  // ---------------------------------------------------------------- connection
+
+  /**
+   * Connects and resolves once connected (subscriptions restored, health `ready` sent).
+   * Network failures are retried with backoff until `timeoutMs` (default: forever);
+   * a broker that refuses the credentials rejects at once. Idempotent.
+   */
+  connect(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#state === "connected") return Promise.resolve();
+    if (this.#closing) {
+      return this.#closing.then(() => this.connect(options));
+    }
+    const waiter = new Promise<void>((resolve, reject) => {
+      this.#connectWaiters.push({ resolve, reject });
+    });
+    if (this.#state === "idle") this.#open();
+    const { timeoutMs, signal } = options;
+    if (timeoutMs === undefined && !signal) return waiter;
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const fail = (error: Error) => {
+        cleanup();
+        reject(error);
+        if (this.#state !== "connected") void this.disconnect();
+      };
+      const onAbort = () => fail(new Error("connect() aborted"));
+      const cleanup = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          const why = this.#lastError ? `: ${this.#lastError.message}` : "";
+          fail(
+            new Error(
+              `Could not connect to ${redactUrl(this.config.url)} within ${timeoutMs} ms${why}. ` +
+                "Is the broker running and MQTT_URL right?",
+            ),
+          );
+        }, timeoutMs);
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      waiter.then(() => {
+        cleanup();
+        resolve();
+      }, (error) => {
+        cleanup();
+        reject(error);
+      });
+    });
+  }
+
+  #open(): void {
+    const url = parseMqttUrl(this.config.url);
+    const willPayload = Envelope.toJson(Envelope.new({
+      eventType: topics.systemHealth.eventType ?? "health.status",
+      data: { message_id: newMessageId(), ok: false, event: "lost", timestamp: epochSeconds() },
+      source: this.config.sourceName,
+    }));
+    const options: IClientOptions = {
+      protocol: url.scheme,
+      host: url.hostname,
+      hostname: url.hostname,
+      port: url.port,
+      path: url.scheme === "ws" || url.scheme === "wss" ? url.path : undefined,
+      username: url.username,
+      password: url.password,
+      clientId: this.config.clientId,
+      keepalive: this.config.keepalive,
+      clean: this.config.cleanSession,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: this.#options.connectTimeoutMs ?? 10_000,
+      resubscribe: false,
+      queueQoSZero: true,
+      manualConnect: true,
+      will: this.config.enableHealth
+        ? { topic: this.healthTopic, payload: willPayload, qos: 1, retain: true }
+        : undefined,
+    };
+    const client = mqtt.connect(options);
+    client.handleMessage = (packet, done) => this.#onPublish(client, packet, done);
+    client.on("connect", (connack) => void this.#onConnect(client, connack.sessionPresent));
+    client.on("close", () => this.#onClose(client));
+    client.on("error", (error) => this.#onError(error));
+    this.#mqtt = client;
+    this.#state = "connecting";
+    this.#log.debug("Connecting to {url} as {clientId}", {
+      url: redactUrl(this.config.url),
+      clientId: this.config.clientId,
+    });
+    client.connect();
+  }
+
+  async #onConnect(client: MqttJsClient, sessionPresent: boolean): Promise<void> {
+    if (client !== this.#mqtt) return;
+    const socket = client.stream as unknown as { setNoDelay?: (on: boolean) => void };
+    socket.setNoDelay?.(true);
+    const wasReconnect = this.#everConnected;
+    this.#everConnected = true;
+    this.#backoff.reset();
+    this.#lastError = null;
+    if (wasReconnect) this.#metrics.reconnects++;
+    for (const reg of this.#registrations) reg.queue.reopen();
+    if (!(sessionPresent && !this.config.cleanSession)) this.#brokerFilters.clear();
+    try {
+      if (this.config.enableHealth && !this.#healthWatch) {
+        this.#healthWatch = await this.#subscribeInternal(
+          this.healthTopic,
+          (payload) => this.#onOwnHealth(payload as { ok?: boolean; event?: string }),
+          { wire: "envelope", qos: 1, concurrency: 1, queueSize: 4 },
+        );
+      }
+      // Subscribe every filter the broker does not have yet, in one SUBSCRIBE per round;
+      // loop because a subscribe() may land while the previous round was in flight.
+      for (;;) {
+        const missing: Record<string, { qos: QoS }> = {};
+        let count = 0;
+        for (const [filter, qos] of this.#filters) {
+          if ((this.#brokerFilters.get(filter) ?? -1) < qos) {
+            missing[filter] = { qos };
+            count++;
+          }
+        }
+        if (count === 0) break;
+        const granted = await client.subscribeAsync(missing);
+        for (const [filter, { qos }] of Object.entries(missing)) {
+          this.#brokerFilters.set(filter, qos);
+        }
+        if (wasReconnect) this.#metrics.subscriptionsRestored += count;
+        for (const g of granted) {
+          if (g.qos === 128) {
+            this.#log.error("The broker refused the subscription to {filter} (check its ACL)", {
+              filter: g.topic,
+            });
+          }
+        }
+      }
+    } catch (error) {
+      if (client !== this.#mqtt) return;
+      this.#log.warn("Restoring subscriptions failed: {error}", { error });
+      return; // the connection is gone; the close handler schedules the next attempt
+    }
+    if (client !== this.#mqtt || !client.connected) return;
+    this.#state = "connected";
+    this.#log.info(wasReconnect ? "Reconnected to {url}" : "Connected to {url}", {
+      url: redactUrl(this.config.url),
+      clientId: this.config.clientId,
+      sessionPresent,
+    });
+    if (this.config.enableHealth) {
+      this.publishHealth({ ok: true, event: "ready" }).catch((error) =>
+        this.#log.warn("Publishing health failed: {error}", { error })
+      );
+    }
+    this.#startHeartbeat();
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve();
+  }
+
+  #onClose(client: MqttJsClient): void {
+    if (client !== this.#mqtt || this.#state === "closing" || this.#state === "idle") return;
+    this.#heartbeat?.stop();
+    if (this.#state === "connected") {
+      this.#log.warn("Lost the connection to {url}; reconnecting", {
+        url: redactUrl(this.config.url),
+      });
+    }
+    this.#state = this.#everConnected ? "reconnecting" : "connecting";
+    if (this.#reconnectTimer !== undefined) return;
+    const wait = this.#backoff.next();
+    const key = `retry:${this.#lastError?.message ?? "closed"}`;
+    this.#warnings.maybe(key, (suppressed) =>
+      this.#log.warn(
+        "Broker {url} not reachable ({reason}); retrying in {delayMs} ms",
+        {
+          url: redactUrl(this.config.url),
+          reason: this.#lastError?.message ?? "connection closed",
+          delayMs: Math.round(wait),
+          suppressed,
+        },
+      ));
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      if (client !== this.#mqtt || this.#state === "closing" || this.#state === "idle") return;
+      client.reconnect({
+        incomingStore: client.incomingStore,
+        outgoingStore: client.outgoingStore,
+      });
+    }, wait);
+  }
+
+  #onError(error: Error & { code?: number | string }): void {
+    this.#lastError = error;
+    if (typeof error.code === "number" && AUTH_ERROR_CODES.has(error.code)) {
+      const message = `The broker ${redactUrl(this.config.url)} refused the connection: ` +
+        `${error.message}. Check the user name, password and client id in MQTT_URL / ` +
+        "MQTT_CLIENT_ID.";
+      if (!this.#everConnected) {
+        const failure = new Error(message);
+        for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(failure);
+        void this.disconnect();
+        return;
+      }
+      this.#log.error(message);
+    }
+  }
+
+  /**
+   * Closes the connection cleanly (no will is sent) without publishing health. Running
+   * handlers get `shutdownGraceMs` to finish; pending requests are rejected. The client
+   * can connect again later. Idempotent.
+   */
+  disconnect(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    if (this.#state === "idle" && !this.#mqtt) return Promise.resolve();
+    this.#closing = this.#close().finally(() => this.#closing = null);
+    return this.#closing;
+  }
+
+  /**
+   * Publishes health `ok:false, event:"shutdown"` (when health is on and connected), then
+   * {@linkcode MqttClient.disconnect}s. Idempotent; `await using` calls it.
+   */
+  async shutdown(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    if (this.config.enableHealth && this.#state === "connected") {
+      const sent = this.publishHealth({ ok: false, event: "shutdown" }).catch((error) =>
+        this.#log.warn("Publishing shutdown health failed: {error}", { error })
+      );
+      await settlesWithin(sent, 1_000);
+    }
+    await this.disconnect();
+  }
+
+  /** `await using client = ...` shuts the client down at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  async #close(): Promise<void> {
+    const client = this.#mqtt;
+    this.#state = "closing";
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    this.#heartbeat?.stop();
+    this.#heartbeat = null;
+    const closed = new Error("The MQTT client was disconnected before the reply arrived");
+    for (const [id, pending] of this.#pending) {
+      this.#pending.delete(id);
+      pending.reject(closed);
+    }
+    const grace = this.#options.shutdownGraceMs ?? 2_000;
+    await Promise.all([...this.#registrations].map((reg) => reg.queue.close(grace)));
+    if (client) {
+      const ended = client.connected
+        ? settlesWithin(
+          new Promise<void>((resolve) => client.end(false, {}, () => resolve())),
+          1_000,
+        )
+        : Promise.resolve(false);
+      if (!(await ended)) {
+        await settlesWithin(
+          new Promise<void>((resolve) => client.end(true, {}, () => resolve())),
+          1_000,
+        );
+      }
+      client.removeAllListeners();
+    }
+    this.#mqtt = null;
+    this.#brokerFilters.clear();
+    this.#everConnected = false;
+    this.#offlinePending = 0;
+    this.#state = "idle";
+    const stopped = new Error("The MQTT client was disconnected while connecting");
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(stopped);
+    this.#log.debug("Disconnected from {url}", { url: redactUrl(this.config.url) });
+  }
+
+  #onOwnHealth(payload: { ok?: boolean; event?: string }): void {
+    if (payload.ok !== false || this.#state !== "connected") return;
+    this.#log.warn("Health says {event} while connected; re-asserting ready", {
+      event: payload.event ?? "offline",
+    });
+    this.publishHealth({ ok: true, event: "ready" }).catch((error) =>
+      this.#log.warn("Re-asserting health failed: {error}", { error })
+    );
+  }
+
+  #startHeartbeat(): void {
+    if (!this.config.enableHeartbeat) return;
+    this.#heartbeat?.stop();
+    const topic = topicFor(topics.systemKeepalive, { client_id: this.config.clientId });
+    this.#heartbeat = new Heartbeat({
+      intervalMs: this.config.heartbeatInterval * 1000,
+      publish: () =>
+        this.#publishBytes(
+          topic,
+          JSON.stringify({ ok: true, event: "heartbeat", timestamp: epochSeconds() }),
+          1,
+          false,
+          false,
+        ),
+      onError: (error) => this.#log.debug("Heartbeat failed: {error}", { error }),
+      onStall: (silentMs) => {
+        this.#metrics.watchdogResets++;
+        this.#log.warn("No heartbeat got through for {silentMs} ms; forcing a reconnect", {
+          silentMs,
+        });
+        this.#mqtt?.stream?.destroy();
+      },
+    });
+    this.#heartbeat.start();
+  }
+
+  // ---------------------------------------------------------------- publishing
+
+  /**
+   * Publishes `data` as an envelope. With a table topic, `data` is validated with its
+   * schema (defaults such as `message_id` filled) and QoS/retain come from the table.
+   * Resolves with the envelope id once the broker has it (QoS 1/2: acknowledged).
+   *
+   * @example
+   * ```ts
+   * const id = await client.publishEvent(topics.llmRequest, { id: "rt-1", text: "hi" });
+   * ```
+   */
+  publishEvent<S extends TopicSpec>(
+    spec: S,
+    data: PayloadInputOf<S>,
+    options?: PublishEventOptions,
+  ): Promise<string>;
+  /** Publishes an envelope to a plain topic; `options.eventType` is required. */
+  publishEvent(
+    topic: string,
+    data: Record<string, unknown>,
+    options: PublishEventOptions & { eventType: string },
+  ): Promise<string>;
+  async publishEvent(
+    target: TopicSpec | string,
+    data: unknown,
+    options: PublishEventOptions = {},
+  ): Promise<string> {
+    const { topic, qos, retain, spec } = this.#resolveTarget(target, options);
+    const eventType = options.eventType ?? spec?.eventType;
+    if (!eventType) {
+      throw new TypeError(
+        `publishEvent to ${topic} needs an event type: use a topic of the table or pass eventType`,
+      );
+    }
+    if (spec && spec.wire !== "envelope") {
+      throw new TypeError(`${spec.topic} is a ${spec.wire} topic: use publishJson or publishRaw`);
+    }
+    const payload = spec?.schema ? this.#validateOutgoing(spec, data) : data;
+    if (!isPlainObject(payload)) {
+      throw new TypeError(`The data published to ${topic} must be a JSON object`);
+    }
+    const envelope = Envelope.new({
+      eventType,
+      data: payload,
+      correlate: options.correlationId,
+      source: this.config.sourceName,
+    });
+    await this.#publishBytes(
+      topic,
+      Envelope.toJson(envelope),
+      qos,
+      retain,
+      options.queueWhenOffline,
+    );
+    return envelope.id;
+  }
+
+  /** Publishes bare JSON (no envelope), e.g. for ESP32 topics; validated for table topics. */
+  async publishJson(
+    target: TopicSpec | string,
+    value: unknown,
+    options: PublishOptions = {},
+  ): Promise<void> {
+    const { topic, qos, retain, spec } = this.#resolveTarget(target, options);
+    const payload = spec?.schema ? this.#validateOutgoing(spec, value) : value;
+    await this.#publishBytes(topic, JSON.stringify(payload), qos, retain, options.queueWhenOffline);
+  }
+
+  /** Publishes raw bytes (audio frames). */
+  async publishRaw(
+    target: TopicSpec | string,
+    bytes: Uint8Array | string,
+    options: PublishOptions = {},
+  ): Promise<void> {
+    const { topic, qos, retain } = this.#resolveTarget(target, options);
+    await this.#publishBytes(topic, bytes, qos, retain, options.queueWhenOffline);
+  }
+
+  /**
+   * Publishes retained health on `system/health/<client_id>` (QoS 1). A no-op when health
+   * is off (py-tars); skipped with a debug line when not connected (the client re-sends
+   * `ready` on every connect).
+   */
+  async publishHealth(status: HealthStatus): Promise<void> {
+    if (!this.config.enableHealth) return;
+    if (this.#state !== "connected" && this.#state !== "closing") {
+      this.#log.debug("Not connected; health {event} not sent", { event: status.event });
+      return;
+    }
+    await this.publishEvent(topics.systemHealth, status, {
+      params: { client_id: this.config.clientId },
+    });
+  }
+
+  /** Publishes the counters on `system/metrics/<client_id>` (retained). */
+  async publishMetrics(): Promise<void> {
+    await this.publishEvent(topics.systemMetrics, {
+      client_id: this.config.clientId,
+      counters: { ...this.#metrics },
+    }, { params: { client_id: this.config.clientId } });
+  }
+
+  #resolveTarget(
+    target: TopicSpec | string,
+    options: PublishOptions,
+  ): { topic: string; qos: QoS; retain: boolean; spec: TopicSpec | null } {
+    const spec = typeof target === "string" ? null : target;
+    const topic = spec ? topicFor(spec, options.params) : (target as string);
+    assertTopicName(topic);
+    return {
+      topic,
+      qos: options.qos ?? spec?.qos ?? 0,
+      retain: options.retain ?? spec?.retain ?? false,
+      spec,
+    };
+  }
+
+  #validateOutgoing(spec: TopicSpec, data: unknown): unknown {
+    const result = (spec.schema as z.ZodType).safeParse(data);
+    if (!result.success) {
+      throw new TypeError(`Invalid payload for ${spec.topic}: ${describeZodError(result.error)}`);
+    }
+    return result.data;
+  }
+
+  #publishBytes(
+    topic: string,
+    payload: Uint8Array | string,
+    qos: QoS,
+    retain: boolean,
+    queueWhenOffline = false,
+  ): Promise<void> {
+    const client = this.#mqtt;
+    if (!client || this.#state === "idle") {
+      return Promise.reject(
+        new Error(`Cannot publish to ${topic}: the client is not connected; call connect() first`),
+      );
+    }
+    const online = client.connected;
+    if (!online) {
+      if (qos === 0 && !queueWhenOffline) {
+        this.#metrics.dropped++;
+        this.#warnings.maybe(
+          `offline-drop:${topic}`,
+          (suppressed) =>
+            this.#log.debug("Offline: dropped a QoS 0 message to {topic}", { topic, suppressed }),
+        );
+        return Promise.resolve();
+      }
+      const max = this.#options.maxOfflineMessages ?? 10_000;
+      if (this.#offlinePending >= max) {
+        this.#metrics.dropped++;
+        return Promise.reject(
+          new Error(`Cannot publish to ${topic}: ${max} messages already wait for the broker`),
+        );
+      }
+      this.#offlinePending++;
+    }
+    return new Promise<void>((resolve, reject) => {
+      const body = typeof payload === "string"
+        ? payload
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+      client.publish(topic, body, { qos, retain }, (error) => {
+        if (!online) this.#offlinePending = Math.max(0, this.#offlinePending - 1);
+        if (error) {
+          this.#metrics.publishFailed++;
+          reject(new Error(`Publishing to ${topic} failed: ${error.message}`));
+        } else {
+          this.#metrics.published++;
+          resolve();
+        }
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- subscribing
+
+  /**
+   * Subscribes a handler to a topic of the table (payload validated with its schema;
+   * `{params}` become `+` unless given) or to a plain filter (`+`/`#` wildcards,
+   * `$share/group/...`). Every matching handler of a message runs, each through its
+   * own bounded queue. Can be called before `connect()`.
+   */
+  subscribe<S extends TopicSpec>(
+    spec: S,
+    handler: MessageHandler<PayloadOf<S>>,
+    options?: TopicSubscribeOptions,
+  ): Promise<Subscription>;
+  /** Subscribes a handler to a plain filter. */
+  subscribe<T = unknown>(
+    filter: string,
+    handler: MessageHandler<T>,
+    options?: SubscribeOptions<T>,
+  ): Promise<Subscription>;
+  subscribe(
+    target: TopicSpec | string,
+    handler: MessageHandler<unknown>,
+    options: TopicSubscribeOptions & SubscribeOptions<unknown> = {},
+  ): Promise<Subscription> {
+    if (typeof target === "string") {
+      return this.#subscribeInternal(target, handler, options);
+    }
+    const filter = options.params ? topicFor(target, options.params) : filterOf(target);
+    return this.#subscribeInternal(filter, handler, {
+      ...options,
+      schema: target.schema ?? undefined,
+      wire: target.wire,
+      acceptRaw: target.acceptsRaw,
+      qos: options.qos ?? target.qos,
+      eventType: target.eventType,
+    });
+  }
+
+  /** Subscribes a handler that gets the raw payload bytes (audio and other binary topics). */
+  subscribeRaw(
+    target: TopicSpec | string,
+    handler: MessageHandler<Uint8Array>,
+    options: TopicSubscribeOptions = {},
+  ): Promise<Subscription> {
+    const filter = typeof target === "string"
+      ? target
+      : options.params
+      ? topicFor(target, options.params)
+      : filterOf(target);
+    const qos = options.qos ?? (typeof target === "string" ? 0 : target.qos);
+    return this.#subscribeInternal(
+      filter,
+      handler as MessageHandler<unknown>,
+      { ...options, wire: "binary", qos },
+    );
+  }
+
+  async #subscribeInternal(
+    filter: string,
+    handler: MessageHandler<unknown>,
+    options: SubscribeOptions<unknown> & { eventType?: string | null },
+  ): Promise<Subscription> {
+    assertTopicFilter(filter);
+    const qos = Math.min(options.qos ?? 0, MAX_SUBSCRIPTION_QOS) as QoS;
+    const timeoutMs = options.handlerTimeoutMs ?? 30_000;
+    const registration: Registration = {
+      filter,
+      qos,
+      wire: options.wire ?? "envelope",
+      schema: options.schema ?? null,
+      acceptRaw: options.acceptRaw ?? false,
+      eventType: options.eventType ?? null,
+      queue: new HandlerQueue<QueuedMessage>({
+        maxSize: options.queueSize ?? 256,
+        concurrency: options.concurrency ?? 1,
+        overflow: options.overflow ?? "drop-oldest",
+        timeoutMs,
+        run: (msg, signal) =>
+          handler(msg.payload, {
+            topic: msg.topic,
+            envelope: msg.envelope,
+            correlationId: msg.envelope?.id ?? null,
+            retained: msg.retained,
+            signal,
+          }),
+        onDrop: (msg, reason) => {
+          this.#metrics.dropped++;
+          this.#warnings.maybe(
+            `drop:${filter}:${reason}`,
+            (suppressed) =>
+              this.#log.warn("Dropped a message on {topic} ({reason}: handler queue of {filter})", {
+                topic: msg.topic,
+                filter,
+                reason,
+                suppressed,
+              }),
+          );
+        },
+        onError: (msg, error) => {
+          this.#metrics.handlerErrors++;
+          this.#log.error("Handler for {filter} failed on {topic} (correlation {correlationId})", {
+            filter,
+            topic: msg.topic,
+            correlationId: msg.envelope?.id ?? null,
+            error,
+          });
+        },
+        onTimeout: (msg) => {
+          this.#metrics.handlerTimeouts++;
+          this.#log.error(
+            "Handler for {filter} exceeded {timeoutMs} ms on {topic} (correlation {correlationId})",
+            { filter, topic: msg.topic, timeoutMs, correlationId: msg.envelope?.id ?? null },
+          );
+        },
+      }),
+    };
+    this.#registrations.add(registration);
+    await this.#ensureFilter(filter, qos);
+    let active = true;
+    return {
+      filter,
+      unsubscribe: async () => {
+        if (!active) return;
+        active = false;
+        this.#registrations.delete(registration);
+        await registration.queue.close(0);
+        await this.#releaseFilter(filter);
+      },
+    };
+  }
+
+  async #ensureFilter(filter: string, qos: QoS): Promise<void> {
+    const current = this.#filters.get(filter);
+    if (current !== undefined && current >= qos) return;
+    this.#filters.set(filter, qos);
+    const client = this.#mqtt;
+    if (!client || !client.connected || this.#state !== "connected") return; // sent on connect
+    const granted = await client.subscribeAsync(filter, { qos });
+    this.#brokerFilters.set(filter, qos);
+    if (granted.some((g) => g.qos === 128)) {
+      throw new Error(
+        `The broker refused the subscription to ${filter}; check the broker ACL for ` +
+          `${this.config.clientId}`,
+      );
+    }
+  }
+
+  async #releaseFilter(filter: string): Promise<void> {
+    for (const reg of this.#registrations) if (reg.filter === filter) return;
+    this.#filters.delete(filter);
+    const client = this.#mqtt;
+    if (client?.connected && this.#brokerFilters.delete(filter)) {
+      await client.unsubscribeAsync(filter);
+    }
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  #onPublish(client: MqttJsClient, packet: IPublishPacket, done: (error?: Error) => void): void {
+    if (client !== this.#mqtt || this.#state === "closing") {
+      return; // shutting down: never acknowledge, so the broker keeps QoS 1 messages
+    }
+    this.#metrics.received++;
+    const topic = packet.topic;
+    const raw = typeof packet.payload === "string"
+      ? new TextEncoder().encode(packet.payload)
+      : packet.payload as Uint8Array;
+    const matches: Registration[] = [];
+    for (const reg of this.#registrations) if (topicMatches(reg.filter, topic)) matches.push(reg);
+    if (matches.length === 0) {
+      done();
+      return;
+    }
+    let json: { ok: true; value: unknown } | { ok: false; error: string } | undefined;
+    const parseJson = () => {
+      if (json) return json;
+      try {
+        json = { ok: true, value: JSON.parse(new TextDecoder().decode(raw)) };
+      } catch (error) {
+        json = { ok: false, error: `not JSON (${(error as Error).message})` };
+      }
+      return json;
+    };
+    let envelope: Envelope | null | undefined;
+    const parseEnvelope = () => {
+      if (envelope !== undefined) return envelope;
+      const parsed = parseJson();
+      envelope = parsed.ok ? Envelope.fromValue(parsed.value) : null;
+      return envelope;
+    };
+    if (this.#dedupe && matches.some((r) => r.wire === "envelope")) {
+      const env = parseEnvelope();
+      if (env && this.#dedupe.isDuplicate(dedupeKey(env))) {
+        this.#metrics.duplicates++;
+        done();
+        return;
+      }
+    }
+    const blocked: Promise<void>[] = [];
+    for (const reg of matches) {
+      const decoded = this.#decode(reg, topic, raw, parseJson, parseEnvelope);
+      if (!decoded) continue;
+      const wait = reg.queue.push({
+        payload: decoded.payload,
+        topic,
+        envelope: decoded.envelope,
+        retained: packet.retain,
+      });
+      if (wait) blocked.push(wait);
+    }
+    if (blocked.length === 0) done();
+    else Promise.all(blocked).then(() => done());
+  }
+
+  #decode(
+    reg: Registration,
+    topic: string,
+    raw: Uint8Array,
+    parseJson: () => { ok: true; value: unknown } | { ok: false; error: string },
+    parseEnvelope: () => Envelope | null,
+  ): { payload: unknown; envelope: Envelope | null } | null {
+    if (reg.wire === "binary") return { payload: raw, envelope: null };
+    const parsed = parseJson();
+    if (!parsed.ok) return this.#reject(reg, topic, parsed.error);
+    let envelope: Envelope | null = null;
+    let data: unknown = parsed.value;
+    if (reg.wire === "envelope") {
+      envelope = parseEnvelope();
+      if (!envelope) {
+        if (!reg.acceptRaw || !isPlainObject(parsed.value)) {
+          return this.#reject(reg, topic, "not an envelope {id,type,ts,source,data}");
+        }
+        const value = parsed.value;
+        const id = typeof value.message_id === "string" && value.message_id
+          ? value.message_id
+          : newMessageId();
+        envelope = {
+          id,
+          type: reg.eventType ?? "raw",
+          ts: epochSeconds(),
+          source: "raw",
+          data: value,
+        };
+      }
+      data = envelope.data;
+    }
+    if (reg.schema) {
+      const result = reg.schema.safeParse(data);
+      if (!result.success) {
+        return this.#reject(reg, topic, `schema: ${describeZodError(result.error)}`);
+      }
+      data = result.data;
+    }
+    if (envelope && reg.schema) envelope = { ...envelope, data: data as Record<string, unknown> };
+    return { payload: data, envelope };
+  }
+
+  #reject(reg: Registration, topic: string, reason: string): null {
+    this.#metrics.invalid++;
+    const kind = reason.split(":")[0];
+    this.#warnings.maybe(
+      `invalid:${reg.filter}:${topic}:${kind}`,
+      (suppressed) =>
+        this.#log.warn("Rejected a message on {topic}: {reason}", { topic, reason, suppressed }),
+    );
+    return null;
+  }
+
+  // ---------------------------------------------------------------- request/response
+
+  /**
+   * Publishes a request and resolves with the validated reply: the first message on
+   * `replyTopic` whose envelope id equals the request's id. Rejects with
+   * {@linkcode RequestTimeoutError} after `timeoutMs`. Replies are dispatched on their
+   * own queue, so a handler may await `request()` without blocking the reply.
+   *
+   * @example
+   * ```ts
+   * const results = await client.request(topics.memoryQuery, { text: "pizza" }, {
+   *   replyTopic: topics.memoryResults,
+   *   timeoutMs: 5000,
+   * });
+   * ```
+   */
+  async request<S extends TopicSpec, R extends TopicSpec>(
+    spec: S,
+    data: PayloadInputOf<S>,
+    options: RequestOptions<R>,
+  ): Promise<PayloadOf<R>> {
+    const replySpec = options.replyTopic;
+    const replyFilter = options.params && replySpec.topic.includes("{")
+      ? topicFor(replySpec, options.params)
+      : filterOf(replySpec);
+    await this.#ensureReplyListener(replySpec, replyFilter);
+    const id = options.correlationId ?? newMessageId();
+    if (this.#pending.has(id)) throw new Error(`A request with id ${id} is already waiting`);
+    const timeoutMs = options.timeoutMs ?? 5_000;
+    const reply = new Promise<PayloadOf<R>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        finish();
+        reject(new RequestTimeoutError(spec.topic, replyFilter, id, timeoutMs));
+      }, timeoutMs);
+      const onAbort = () => {
+        finish();
+        reject(new Error(`request on ${spec.topic} aborted`));
+      };
+      const finish = () => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+        this.#pending.delete(id);
+      };
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      this.#pending.set(id, {
+        resolve: (payload) => {
+          finish();
+          resolve(payload as PayloadOf<R>);
+        },
+        reject: (error) => {
+          finish();
+          reject(error);
+        },
+      });
+    });
+    try {
+      await this.publishEvent(spec, data, { ...options, correlationId: id });
+    } catch (error) {
+      this.#pending.get(id)?.reject(error as Error);
+    }
+    return await reply;
+  }
+
+  #ensureReplyListener(spec: TopicSpec, filter: string): Promise<void> {
+    let ready = this.#replyListeners.get(filter);
+    if (!ready) {
+      ready = this.#subscribeInternal(filter, (payload, ctx) => {
+        const id = ctx.correlationId;
+        if (id) this.#pending.get(id)?.resolve(payload);
+      }, {
+        schema: spec.schema ?? undefined,
+        wire: spec.wire,
+        acceptRaw: spec.acceptsRaw,
+        qos: spec.qos,
+        eventType: spec.eventType,
+        concurrency: 16,
+        queueSize: 1024,
+      }).then(() => undefined);
+      ready.catch(() => this.#replyListeners.delete(filter));
+      this.#replyListeners.set(filter, ready);
+    }
+    return ready;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * `runService(name, main)`: the one way a service process starts and stops.
+ *
+ * It sets up logging, reads the MQTT config from the environment (with the service's
+ * default client id, health on), connects, runs `main`, and on SIGINT/SIGTERM aborts
+ * `signal`, shuts the client down (health `shutdown`) and exits. Exit codes: 0 after a
+ * signal or when `main` returns, 78 for a configuration error (EX_CONFIG), 1 for a crash.
+ *
+ * @module
+ */
+import { ConfigError } from "../config/env.ts";
+import type { MqttClientConfig } from "../config/mqtt_config.ts";
+import { getLogger, type Logger, setupLogging } from "../log/logging.ts";
+import { MqttClient } from "../mqtt/client.ts";
+
+/** Exit code for an invalid configuration (BSD `EX_CONFIG`). */
+export const EXIT_CONFIG = 78;
+
+/** What a service's `main` receives. */
+export interface ServiceContext {
+  /** Service name, e.g. `router`. */
+  readonly name: string;
+  /** The connected shared client. */
+  readonly client: MqttClient;
+  /** The service's logger (`tars.<name>`). */
+  readonly logger: Logger;
+  /** Aborted on SIGINT/SIGTERM: stop work and return. */
+  readonly signal: AbortSignal;
+  /** The process environment (read once). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Options of {@linkcode runService}. */
+export interface RunServiceOptions {
+  /** MQTT config defaults for unset env vars, e.g. `{ clientId: "tars-router" }`. */
+  mqtt?: Partial<MqttClientConfig>;
+  /** Environment; default the process environment. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Exit the process at the end (default true; tests pass false). */
+  exit?: boolean;
+  /** Stops the service like a signal does (tests). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs a service. `main` may return at once after subscribing (the service then runs
+ * until a signal) or run its own loop until `ctx.signal` aborts. Resolves with the exit
+ * code when `exit` is false.
+ *
+ * @example
+ * ```ts
+ * await runService("router", async ({ client }) => {
+ *   await client.subscribe(topics.sttFinal, (final) => console.log(final.text));
+ * }, { mqtt: { clientId: "tars-router" } });
+ * ```
+ */
+export async function runService(
+  name: string,
+  main: (ctx: ServiceContext) => void | Promise<void>,
+  options: RunServiceOptions = {},
+): Promise<number> {
+  const env = options.env ?? Deno.env.toObject();
+  setupLogging();
+  const logger = getLogger(name);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort(new Error("signal"));
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const sig of signals) Deno.addSignalListener(sig, onSignal);
+  options.signal?.addEventListener("abort", onSignal, { once: true });
+  let client: MqttClient | null = null;
+  let code = 0;
+  try {
+    client = MqttClient.fromEnv({
+      defaults: { clientId: name, enableHealth: true, ...options.mqtt },
+      logger: getLogger(name, "mqtt"),
+    }, env);
+    logger.info("Starting {name} as {clientId}", {
+      name,
+      clientId: client.config.clientId,
+      config: { ...client.config },
+    });
+    const connected = client.connect({ signal: stop.signal });
+    await connected;
+    await main({ name, client, logger, signal: stop.signal, env });
+    if (!stop.signal.aborted) {
+      await new Promise<void>((resolve) =>
+        stop.signal.addEventListener("abort", () => resolve(), { once: true })
+      );
+    }
+    logger.info("Stopping {name}", { name });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      logger.fatal("{message}", { message: error.message });
+      console.error(error.message);
+      code = EXIT_CONFIG;
+    } else if (stop.signal.aborted) {
+      logger.info("Stopped {name} before it was ready", { name });
+    } else {
+      logger.fatal("{name} crashed: {error}", { name, error });
+      code = 1;
+    }
+  } finally {
+    for (const sig of signals) Deno.removeSignalListener(sig, onSignal);
+    await client?.shutdown();
+  }
+  if (options.exit ?? true) Deno.exit(code);
+  return code;
+}

@@ -1,0 +1,139 @@
+/**
+ * The services the launcher knows: where each one's entrypoint lives, its default MQTT client
+ * id and the Deno permissions it runs with.
+ *
+ * The permission lists are a least-privilege first guess, to be narrowed by each service's
+ * issue once the service exists (e.g. `--allow-net=127.0.0.1,...`, `--allow-read=<dirs>`).
+ *
+ * @module
+ */
+import { join } from "node:path";
+
+/** Names of the services, in start order (the router first, ui-web last). */
+export const serviceNames = [
+  "router",
+  "llm-worker",
+  "memory-worker",
+  "tts-worker",
+  "stt-worker",
+  "wake-activation",
+  "movement-service",
+  "camera-service",
+  "ui-web",
+] as const;
+
+/** One of {@linkcode serviceNames}. */
+export type ServiceName = typeof serviceNames[number];
+
+/** What the launcher needs to know to run one service. */
+export interface ServiceSpec {
+  /** Folder name under `services/`. */
+  readonly name: ServiceName;
+  /** Entrypoint, relative to the project root: `services/<name>/main.ts`. */
+  readonly entry: string;
+  /** Default MQTT client id (kept from py-tars); also its health topic suffix. */
+  readonly clientId: string;
+  /** `deno run` permission flags (to be narrowed by each service's issue). */
+  readonly permissions: readonly string[];
+  /** One line on what it does. */
+  readonly description: string;
+  /** The URL it serves by default, if any (the launcher prints it). */
+  readonly url?: string;
+}
+
+// Every service talks MQTT and reads its config from env; most read files (models, config).
+const BASE = ["--allow-net", "--allow-env", "--allow-read"] as const;
+
+function spec(
+  name: ServiceName,
+  clientId: string,
+  extra: readonly string[],
+  description: string,
+  url?: string,
+): ServiceSpec {
+  return {
+    name,
+    entry: `services/${name}/main.ts`,
+    clientId,
+    permissions: [...BASE, ...extra],
+    description,
+    ...(url ? { url } : {}),
+  };
+}
+
+/** The nine planned services, keyed by name. */
+export const serviceTable: Readonly<Record<ServiceName, ServiceSpec>> = {
+  router: spec("router", "tars-router", [], "routes transcripts, intents and replies"),
+  "llm-worker": spec("llm-worker", "tars-llm", [], "talks to the LLM provider (HTTP)"),
+  "memory-worker": spec(
+    "memory-worker",
+    "tars-memory",
+    // sqlite + sqlite-vec native extension, database file
+    ["--allow-write", "--allow-ffi"],
+    "stores and searches conversation memory",
+  ),
+  "tts-worker": spec(
+    "tts-worker",
+    "tars-tts",
+    // espeak-ng / aplay subprocesses, cached wav files
+    ["--allow-run", "--allow-write"],
+    "turns replies into speech",
+  ),
+  "stt-worker": spec(
+    "stt-worker",
+    "tars-stt",
+    // onnxruntime (VAD) native addon, arecord subprocess
+    ["--allow-ffi", "--allow-run", "--allow-sys"],
+    "turns microphone audio into transcripts",
+  ),
+  "wake-activation": spec(
+    "wake-activation",
+    "wake-activation",
+    // onnxruntime (openWakeWord) native addon
+    ["--allow-ffi", "--allow-sys"],
+    "detects the wake word",
+  ),
+  "movement-service": spec(
+    "movement-service",
+    "tars-movement",
+    // servo controller device / helper process
+    ["--allow-write", "--allow-run"],
+    "drives the servos (simulated in dev)",
+  ),
+  "camera-service": spec(
+    "camera-service",
+    "tars-camera",
+    // ffmpeg capture subprocess; serves MJPEG over HTTP (port 8080)
+    ["--allow-run"],
+    "captures frames and serves them over HTTP",
+    "http://127.0.0.1:8080/stream",
+  ),
+  "ui-web": spec("ui-web", "ui-web", [], "web UI", "http://127.0.0.1:5010"),
+};
+
+/**
+ * The services whose `services/<name>/main.ts` exists under `root` (default: the current
+ * directory), in {@linkcode serviceNames} order. `servicesDir` overrides where the service
+ * folders are looked for (the returned `entry` is then absolute).
+ */
+export function existingServices(
+  root: string = Deno.cwd(),
+  servicesDir?: string,
+): ServiceSpec[] {
+  const found: ServiceSpec[] = [];
+  for (const name of serviceNames) {
+    const s = serviceTable[name];
+    const entry = servicesDir ? join(servicesDir, name, "main.ts") : join(root, s.entry);
+    if (isFile(entry)) found.push(servicesDir ? { ...s, entry } : s);
+  }
+  return found;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Small async helpers for integration tests.
+ *
+ * @module
+ */
+import mqtt from "mqtt";
+import type { MqttClient as MqttJsClient } from "mqtt";
+
+/** Polls `condition` every 10 ms until it is truthy; throws `message` after `timeoutMs`. */
+export async function waitFor(
+  condition: () => unknown,
+  message: string,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${message}`);
+    await sleep(10);
+  }
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A bare MQTT.js client (no TARS logic) for poking the broker from tests. */
+export async function rawClient(url: string, clientId?: string): Promise<MqttJsClient> {
+  return await mqtt.connectAsync(url, {
+    reconnectPeriod: 0,
+    clientId: clientId ?? `test-raw-${crypto.randomUUID().slice(0, 8)}`,
+    protocolVersion: 4,
+  });
+}
+
+/** Collects the messages a raw client receives on `filter` (decoded as text). */
+export async function collect(
+  client: MqttJsClient,
+  filter: string,
+): Promise<Array<{ topic: string; text: string; retain: boolean }>> {
+  const got: Array<{ topic: string; text: string; retain: boolean }> = [];
+  client.on("message", (topic, payload, packet) => {
+    got.push({ topic, text: new TextDecoder().decode(payload), retain: packet.retain });
+  });
+  await client.subscribeAsync(filter, { qos: 1 });
+  return got;
+}

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import FakeTimers from "@sinonjs/fake-timers";
+import { canonicalJson, dedupeKey, MessageDeduplicator } from "../../core/mqtt/dedupe.ts";
+
+const env = (data: Record<string, unknown>, id = "a".repeat(32), type = "llm.stream") => ({
+  id,
+  type,
+  ts: 1,
+  source: "llm-worker",
+  data,
+});
+
+Deno.test("dedupe keys: type|id|seq=N for stream chunks, a data hash otherwise", () => {
+  assert.deepEqual(
+    dedupeKey(env({ id: "r", seq: 3, delta: "x" })),
+    `llm.stream|${"a".repeat(32)}|seq=3`,
+  );
+  const k1 = dedupeKey(env({ b: 1, a: 2 }, "x", "llm.response"));
+  const k2 = dedupeKey(env({ a: 2, b: 1 }, "x", "llm.response"));
+  assert.deepEqual(k1, k2, "key order does not matter");
+  assert.notDeepEqual(k1, dedupeKey(env({ a: 2, b: 3 }, "x", "llm.response")));
+  // the request, its chunks and its response share the id but not the key
+  assert.notDeepEqual(dedupeKey(env({ seq: 1 })), dedupeKey(env({ seq: 2 })));
+  assert.notDeepEqual(
+    dedupeKey(env({ text: "hi" }, "x", "a")),
+    dedupeKey(env({ text: "hi" }, "x", "b")),
+  );
+  assert.deepEqual(
+    canonicalJson({ b: [1, { d: 1, c: 2 }], a: null }),
+    '{"a":null,"b":[1,{"c":2,"d":1}]}',
+  );
+});
+
+Deno.test("dedupe remembers keys for the TTL, refreshed on every hit", async () => {
+  const clock = FakeTimers.install({ toFake: ["performance", "Date", "setTimeout"] });
+  try {
+    const d = new MessageDeduplicator({ ttlMs: 1000, maxEntries: 10 });
+    assert.deepEqual(d.isDuplicate("k"), false);
+    await clock.tickAsync(900);
+    assert.deepEqual(d.isDuplicate("k"), true); // hit refreshes
+    await clock.tickAsync(900);
+    assert.deepEqual(d.isDuplicate("k"), true);
+    await clock.tickAsync(1001);
+    assert.deepEqual(d.isDuplicate("k"), false, "expired after the TTL");
+    assert.deepEqual(d.size, 1);
+  } finally {
+    clock.uninstall();
+  }
+});
+
+Deno.test("dedupe evicts the least recently seen key beyond max entries", () => {
+  let now = 0;
+  const d = new MessageDeduplicator({ ttlMs: 60_000, maxEntries: 3, now: () => now });
+  for (const k of ["a", "b", "c"]) {
+    now++;
+    d.isDuplicate(k);
+  }
+  now++;
+  assert.deepEqual(d.isDuplicate("a"), true); // a becomes most recent
+  now++;
+  assert.deepEqual(d.isDuplicate("d"), false); // evicts b
+  assert.deepEqual(d.size, 3);
+  assert.deepEqual(d.isDuplicate("b"), false, "b was evicted");
+  for (let i = 0; i < 10_000; i++) d.isDuplicate(`k${i}`);
+  assert.deepEqual(d.size, 3, "memory stays bounded");
+});
+
+Deno.test("dedupe rejects a zero TTL or size", () => {
+  assert.throws(() => new MessageDeduplicator({ ttlMs: 0, maxEntries: 1 }), RangeError);
+  assert.throws(() => new MessageDeduplicator({ ttlMs: 1, maxEntries: 0 }), RangeError);
+});
