@@ -100,7 +100,7 @@ export function topicFor(
         `Topic "${spec.topic}" needs the parameter "${name}"; pass it as { ${name}: "..." }.`,
       );
     }
-    if (/[/+#\u0000]/.test(value)) {
+    if (/[/+#]/.test(value) || value.includes("\u0000")) {
       throw new Error(
         `Topic parameter "${name}"="${value}" must not contain "/", "+", "#" or NUL.`,
       );

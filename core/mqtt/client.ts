@@ -252,6 +252,7 @@ export class MqttClient {
   #lastError: Error | null = null;
   #closing: Promise<void> | null = null;
   #healthWatch: Subscription | null = null;
+  #shuttingDown = false;
 
   /**
    * Creates a client (not connected). Throws a `ConfigError` for invalid options.
@@ -422,7 +423,8 @@ export class MqttClient {
       if (this.config.enableHealth && !this.#healthWatch) {
         this.#healthWatch = await this.#subscribeInternal(
           this.healthTopic,
-          (payload) => this.#onOwnHealth(payload as { ok?: boolean; event?: string }),
+          (payload, ctx) =>
+            this.#onOwnHealth(payload as { ok?: boolean; event?: string }, ctx.retained),
           { wire: "envelope", qos: 1, concurrency: 1, queueSize: 4 },
         );
       }
@@ -538,13 +540,22 @@ export class MqttClient {
    */
   async shutdown(): Promise<void> {
     if (this.#closing) return this.#closing;
+    this.#shuttingDown = true;
+    try {
+      await this.#announceShutdown();
+      await this.disconnect();
+    } finally {
+      this.#shuttingDown = false;
+    }
+  }
+
+  async #announceShutdown(): Promise<void> {
     if (this.config.enableHealth && this.#state === "connected") {
       const sent = this.publishHealth({ ok: false, event: "shutdown" }).catch((error) =>
         this.#log.warn("Publishing shutdown health failed: {error}", { error })
       );
       await settlesWithin(sent, 1_000);
     }
-    await this.disconnect();
   }
 
   /** `await using client = ...` shuts the client down at the end of the scope. */
@@ -591,8 +602,11 @@ export class MqttClient {
     this.#log.debug("Disconnected from {url}", { url: redactUrl(this.config.url) });
   }
 
-  #onOwnHealth(payload: { ok?: boolean; event?: string }): void {
-    if (payload.ok !== false || this.#state !== "connected") return;
+  #onOwnHealth(payload: { ok?: boolean; event?: string }, retained: boolean): void {
+    // A retained copy predates our subscription and is superseded by the `ready` sent on
+    // connect; only a live `ok:false` (a late will, a stray publisher) needs an answer.
+    if (payload.ok !== false || retained || this.#shuttingDown) return;
+    if (this.#state !== "connected") return;
     this.#log.warn("Health says {event} while connected; re-asserting ready", {
       event: payload.event ?? "offline",
     });

@@ -49,7 +49,9 @@ export function topicFilterProblem(filter: string): string | null {
 /** Returns why `topic` cannot be published to, or `null` when it is valid. */
 export function topicNameProblem(topic: string): string | null {
   if (topic === "") return "a topic must not be empty";
-  if (/[+#\u0000]/.test(topic)) return "a topic to publish must not contain '+', '#' or NUL";
+  if (/[+#]/.test(topic) || topic.includes("\u0000")) {
+    return "a topic to publish must not contain '+', '#' or NUL";
+  }
   if (new TextEncoder().encode(topic).length > 65535) return "a topic is at most 65535 bytes";
   return null;
 }

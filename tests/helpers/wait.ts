@@ -24,12 +24,20 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** An MQTT.js client that ends itself (forcefully) at the end of an `await using` block. */
+export type RawClient = MqttJsClient & AsyncDisposable;
+
 /** A bare MQTT.js client (no TARS logic) for poking the broker from tests. */
-export async function rawClient(url: string, clientId?: string): Promise<MqttJsClient> {
-  return await mqtt.connectAsync(url, {
+export async function rawClient(url: string, clientId?: string): Promise<RawClient> {
+  const client = await mqtt.connectAsync(url, {
     reconnectPeriod: 0,
     clientId: clientId ?? `test-raw-${crypto.randomUUID().slice(0, 8)}`,
     protocolVersion: 4,
+  });
+  return Object.assign(client, {
+    [Symbol.asyncDispose]: async () => {
+      await client.endAsync(true);
+    },
   });
 }
 
