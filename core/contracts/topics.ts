@@ -370,10 +370,13 @@ export const topics = {
     topic: "system/keepalive/{client_id}",
     wire: "json",
     schema: HeartbeatPayload,
-    qos: 0,
+    // QoS 1 (py-tars: 0): the watchdog needs the broker's PUBACK to know a beat got through.
+    qos: 1,
     publishers: ["*"],
     subscribers: [],
-    description: "Raw JSON heartbeat of each client with heartbeats enabled (not enveloped).",
+    description:
+      "Raw JSON heartbeat of each client with heartbeats enabled (not enveloped); QoS 1 so " +
+      "that the watchdog sees the broker acknowledge it.",
   }),
   systemMetrics: defineTopic({
     name: "systemMetrics",

@@ -32,6 +32,8 @@ export interface LoggingOptions {
   format?: LogFormat;
   /** Where records go; default a stderr writer. Tests pass their own sink. */
   sink?: Sink;
+  /** Environment to read `LOG_LEVEL` from; default the process environment. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 const LEVEL_WORDS: Record<string, LogLevel> = {
@@ -84,7 +86,7 @@ export function redactingSink(sink: Sink): Sink {
 export function setupLogging(options: LoggingOptions = {}): void {
   let level = options.level;
   if (level === undefined) {
-    const fromEnv = Deno.env.get("LOG_LEVEL");
+    const fromEnv = options.env ? options.env.LOG_LEVEL : Deno.env.get("LOG_LEVEL");
     level = parseLogLevel(fromEnv);
     if (fromEnv && level === undefined) {
       console.error(

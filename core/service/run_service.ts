@@ -9,8 +9,8 @@
  * @module
  */
 import { ConfigError } from "../config/env.ts";
-import type { MqttClientConfig } from "../config/mqtt_config.ts";
-import { getLogger, type Logger, setupLogging } from "../log/logging.ts";
+import { MqttClientConfig } from "../config/mqtt_config.ts";
+import { getLogger, type Logger, type LoggingOptions, setupLogging } from "../log/logging.ts";
 import { MqttClient } from "../mqtt/client.ts";
 
 /** Exit code for an invalid configuration (BSD `EX_CONFIG`). */
@@ -40,6 +40,8 @@ export interface RunServiceOptions {
   exit?: boolean;
   /** Stops the service like a signal does (tests). */
   signal?: AbortSignal;
+  /** Logging options; `LOG_LEVEL` is read from `env` unless `level` is given. */
+  logging?: LoggingOptions;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function runService(
   options: RunServiceOptions = {},
 ): Promise<number> {
   const env = options.env ?? Deno.env.toObject();
-  setupLogging();
+  setupLogging({ env, ...options.logging });
   const logger = getLogger(name);
   const stop = new AbortController();
   const onSignal = () => stop.abort(new Error("signal"));
@@ -77,7 +79,7 @@ export async function runService(
     logger.info("Starting {name} as {clientId}", {
       name,
       clientId: client.config.clientId,
-      config: { ...client.config },
+      config: MqttClientConfig.redacted(client.config),
     });
     const connected = client.connect({ signal: stop.signal });
     await connected;

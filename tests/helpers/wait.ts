@@ -5,6 +5,7 @@
  */
 import mqtt from "mqtt";
 import type { MqttClient as MqttJsClient } from "mqtt";
+import { topicMatches } from "../../core/mqtt/topic_match.ts";
 
 /** Polls `condition` every 10 ms until it is truthy; throws `message` after `timeoutMs`. */
 export async function waitFor(
@@ -41,13 +42,14 @@ export async function rawClient(url: string, clientId?: string): Promise<RawClie
   });
 }
 
-/** Collects the messages a raw client receives on `filter` (decoded as text). */
+/** Collects the messages a raw client receives on topics matching `filter` (as text). */
 export async function collect(
   client: MqttJsClient,
   filter: string,
 ): Promise<Array<{ topic: string; text: string; retain: boolean }>> {
   const got: Array<{ topic: string; text: string; retain: boolean }> = [];
   client.on("message", (topic, payload, packet) => {
+    if (!topicMatches(filter, topic)) return;
     got.push({ topic, text: new TextDecoder().decode(payload), retain: packet.retain });
   });
   await client.subscribeAsync(filter, { qos: 1 });

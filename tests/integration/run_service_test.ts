@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import type { LogRecord } from "@logtape/logtape";
+import { EXIT_CONFIG, runService } from "../../core/mod.ts";
+import { startBroker } from "../helpers/broker.ts";
+import { collect, rawClient, waitFor } from "../helpers/wait.ts";
+
+function recordingSink(): { records: LogRecord[]; text(): string; sink(r: LogRecord): void } {
+  const records: LogRecord[] = [];
+  return {
+    records,
+    sink: (r) => records.push(r),
+    text: () => records.map((r) => JSON.stringify(r.properties) + r.message.join("")).join("\n"),
+  };
+}
+
+Deno.test("runService: a bad env fails at start with exit 78, naming every bad variable", async () => {
+  const log = recordingSink();
+  const original = console.error;
+  const printed: string[] = [];
+  console.error = (...args: unknown[]) => printed.push(args.join(" "));
+  let ran = false;
+  try {
+    const code = await runService("bad", () => {
+      ran = true;
+    }, {
+      exit: false,
+      env: {
+        MQTT_URL: "mqtt://tars:hunter2@127.0.0.1:notaport",
+        MQTT_KEEPALIVE: "soon",
+        MQTT_DEDUPE_TTL: "-3",
+      },
+      logging: { sink: log.sink },
+    });
+    assert.equal(code, EXIT_CONFIG);
+  } finally {
+    console.error = original;
+  }
+  assert.equal(ran, false);
+  const message = printed.join("\n");
+  for (const name of ["MQTT_URL", "MQTT_KEEPALIVE", "MQTT_DEDUPE_TTL"]) {
+    assert.match(message, new RegExp(name), `${name} is named`);
+  }
+  assert.doesNotMatch(message + log.text(), /hunter2/, "the password never appears");
+});
+
+Deno.test("runService: connects, runs main, stops on its signal with health shutdown, exit 0", async () => {
+  await using broker = await startBroker();
+  await using watcher = await rawClient(broker.url);
+  const health = await collect(watcher, "system/health/tars-svc-test");
+  const log = recordingSink();
+  const stop = new AbortController();
+  const url = broker.url.replace("mqtt://", "mqtt://tars:hunter2@");
+  let seenSignal: AbortSignal | null = null;
+  const done = runService("svc-test", async ({ client, signal, name }) => {
+    assert.equal(name, "svc-test");
+    assert.equal(client.connected, true);
+    seenSignal = signal;
+    await client.subscribe("svc/in", () => {}, { wire: "json" });
+  }, {
+    exit: false,
+    signal: stop.signal,
+    env: { MQTT_URL: url, LOG_LEVEL: "debug" },
+    mqtt: { clientId: "tars-svc-test" },
+    logging: { sink: log.sink },
+  });
+  await waitFor(() => health.some((m) => m.text.includes('"ready"')), "ready published");
+  stop.abort();
+  assert.equal(await done, 0);
+  assert.equal(seenSignal!.aborted, true);
+  await waitFor(() => health.some((m) => m.text.includes('"shutdown"')), "shutdown published");
+  assert.ok(log.records.some((r) => r.level === "debug"), "LOG_LEVEL from env applies");
+  assert.ok(log.text().includes("***"), "the config is logged with the password redacted");
+  assert.doesNotMatch(log.text(), /hunter2/);
+});
+
+Deno.test("runService: a crashing main exits 1 and still shuts the client down", async () => {
+  await using broker = await startBroker();
+  await using watcher = await rawClient(broker.url);
+  const health = await collect(watcher, "system/health/tars-crash");
+  const log = recordingSink();
+  const code = await runService("crash", () => {
+    throw new Error("boom");
+  }, {
+    exit: false,
+    env: { MQTT_URL: broker.url },
+    mqtt: { clientId: "tars-crash" },
+    logging: { sink: log.sink },
+  });
+  assert.equal(code, 1);
+  assert.ok(log.records.some((r) => r.level === "fatal"), "the crash is logged as fatal");
+  await waitFor(() => health.some((m) => m.text.includes('"shutdown"')), "shutdown published");
+});
+
+Deno.test("runService: a real process serves, and SIGTERM stops it gracefully with exit 0", async () => {
+  await using broker = await startBroker();
+  await using raw = await rawClient(broker.url);
+  const health = await collect(raw, "system/health/tars-echo");
+  const pongs = await collect(raw, "svc/pong");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../helpers/echo_service.ts", import.meta.url).pathname],
+    env: { MQTT_URL: broker.url, LOG_LEVEL: "warning" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    await waitFor(
+      () => health.some((m) => m.text.includes('"ready"')),
+      "the child is ready",
+      15_000,
+    );
+    await raw.publishAsync("svc/ping", JSON.stringify({ n: 7 }), { qos: 1 });
+    await waitFor(() => pongs.length === 1, "the child answered");
+    assert.deepEqual(JSON.parse(pongs[0].text), { n: 7 });
+    child.kill("SIGTERM");
+    const status = await child.output();
+    assert.equal(status.code, 0, new TextDecoder().decode(status.stderr));
+    await waitFor(() => health.some((m) => m.text.includes('"shutdown"')), "shutdown published");
+    assert.ok(!health.some((m) => m.text.includes('"lost"')), "a graceful stop sends no will");
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  }
+});
