@@ -302,3 +302,25 @@ Deno.test("offline: queueWhenOffline keeps a QoS 0 message until the reconnect",
   await queued;
   assert.equal(pub.metrics().published, 1);
 });
+
+Deno.test("metrics: counters are readable and published retained on demand", async () => {
+  await using broker = await startBroker();
+  await using c = client(broker.url, { clientId: "tars-metrics", enableHealth: true });
+  await c.connect();
+  await c.subscribe("m/t", () => {}, { wire: "json" });
+  await c.publishJson("m/t", { n: 1 }, { qos: 1 });
+  await waitFor(() => c.metrics().received >= 1, "the message came back");
+  await c.publishMetrics();
+  await using raw = await rawClient(broker.url);
+  const got = await collect(raw, "system/metrics/tars-metrics");
+  await waitFor(() => got.length === 1, "retained metrics");
+  const message = JSON.parse(got[0].text);
+  assert.equal(got[0].retain, true);
+  assert.equal(message.type, "system.metrics");
+  assert.equal(message.data.client_id, "tars-metrics");
+  assert.ok(message.data.counters.published >= 2, "the health and the test message");
+  assert.equal(message.data.counters.received, c.metrics().received);
+  for (const key of ["dropped", "invalid", "handlerErrors", "reconnects"]) {
+    assert.equal(typeof message.data.counters[key], "number", key);
+  }
+});
