@@ -6,6 +6,7 @@
 import mqtt from "mqtt";
 import type { MqttClient as MqttJsClient } from "mqtt";
 import { topicMatches } from "../../core/mqtt/topic_match.ts";
+import { MqttClient, type MqttClientOptions } from "../../core/mqtt/client.ts";
 
 /** Polls `condition` every 10 ms until it is truthy; throws `message` after `timeoutMs`. */
 export async function waitFor(
@@ -54,4 +55,15 @@ export async function collect(
   });
   await client.subscribeAsync(filter, { qos: 1 });
   return got;
+}
+
+/** A `MqttClient` for tests: a random client id and fast reconnects (0.1 s to 0.5 s). */
+export function testClient(url: string, options: Partial<MqttClientOptions> = {}): MqttClient {
+  return new MqttClient({
+    url,
+    clientId: `test-${crypto.randomUUID().slice(0, 8)}`,
+    reconnectMinDelay: 0.1,
+    reconnectMaxDelay: 0.5,
+    ...options,
+  });
 }

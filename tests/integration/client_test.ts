@@ -1,19 +1,8 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { MqttClient, type MqttClientOptions } from "../../core/mqtt/client.ts";
 import { Envelope } from "../../core/contracts/envelope.ts";
 import { brokerKind, startBroker } from "../helpers/broker.ts";
-import { collect, rawClient, sleep, waitFor } from "../helpers/wait.ts";
-
-function client(url: string, options: Partial<MqttClientOptions> = {}): MqttClient {
-  return new MqttClient({
-    url,
-    clientId: `test-${crypto.randomUUID().slice(0, 8)}`,
-    reconnectMinDelay: 0.1,
-    reconnectMaxDelay: 0.5,
-    ...options,
-  });
-}
+import { collect, rawClient, sleep, testClient as client, waitFor } from "../helpers/wait.ts";
 
 const Say = z.strictObject({ text: z.string(), utt_id: z.string().nullish() });
 

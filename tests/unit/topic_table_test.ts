@@ -9,20 +9,9 @@ import {
   topicParams,
   topics,
 } from "../../core/contracts/mod.ts";
+import { serviceNames } from "../../ops/services.ts";
 
-const SERVICES = new Set([
-  "router",
-  "llm-worker",
-  "memory-worker",
-  "tts-worker",
-  "stt-worker",
-  "wake-activation",
-  "movement-service",
-  "camera-service",
-  "ui-web",
-  "esp32",
-  "*",
-]);
+const SERVICES = new Set<string>([...serviceNames, "esp32", "*"]);
 
 Deno.test("topicFor fills parameters and filterOf wildcards them", () => {
   assert.equal(topicFor(topics.systemHealth, { client_id: "tars-stt" }), "system/health/tars-stt");
@@ -119,7 +108,7 @@ Deno.test("QoS, retain and raw acceptance of the key rows", () => {
   const pick = (s: { qos: number; retain: boolean; acceptsRaw: boolean }) =>
     row(s.qos, s.retain, s.acceptsRaw);
   assert.deepEqual(pick(topics.systemHealth), row(1, true, false));
-  assert.deepEqual(pick(topics.systemKeepalive), row(0, false, false));
+  assert.deepEqual(pick(topics.systemKeepalive), row(1, false, false)); // docs/decisions.md
   assert.deepEqual(pick(topics.systemCharacterCurrent), row(1, true, false));
   assert.deepEqual(pick(topics.llmStream), row(1, false, false));
   assert.deepEqual(pick(topics.llmResponse), row(1, false, false));
