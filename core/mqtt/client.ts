@@ -513,9 +513,12 @@ export class MqttClient {
         `${error.message}. Check the user name, password and client id in MQTT_URL / ` +
         "MQTT_CLIENT_ID.";
       if (!this.#everConnected) {
+        // Retrying cannot help: close first, then fail connect() with the reason.
         const failure = new Error(message);
-        for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(failure);
-        void this.disconnect();
+        const waiters = this.#connectWaiters.splice(0);
+        void this.disconnect().then(() => {
+          for (const waiter of waiters) waiter.reject(failure);
+        });
         return;
       }
       this.#log.error(message);

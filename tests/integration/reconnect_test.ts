@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { brokerKind, startBroker } from "../helpers/broker.ts";
+import { brokerKind, freePort, startBroker } from "../helpers/broker.ts";
 import { collect, rawClient, sleep, testClient as client, waitFor } from "../helpers/wait.ts";
 
 Deno.test("broker killed and restarted: reconnect, resubscribe once, flow again, health ready", async () => {
@@ -103,4 +103,49 @@ Deno.test({
     await waitFor(() => c.connected, "reconnected after the broker recovered", 10_000);
     assert.ok(c.metrics().reconnects >= 1);
   },
+});
+
+Deno.test({
+  name: "a broker that refuses the credentials rejects connect() at once, password redacted",
+  ignore: brokerKind() === "embedded",
+  async fn() {
+    await using broker = await startBroker({ extraConfig: ["allow_anonymous false"] });
+    const url = broker.url.replace("mqtt://", "mqtt://tars:hunter2@");
+    await using c = client(url);
+    const started = Date.now();
+    await assert.rejects(() => c.connect(), (error: Error) => {
+      assert.match(error.message, /refused the connection/);
+      assert.match(error.message, /MQTT_URL/);
+      assert.doesNotMatch(error.message, /hunter2/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 3_000, "no retry loop on refused credentials");
+    assert.equal(c.state, "idle");
+  },
+});
+
+Deno.test("connect() to a broker that is not there retries, then times out with advice", async () => {
+  const url = `mqtt://tars:hunter2@127.0.0.1:${freePort()}`;
+  await using c = client(url);
+  await assert.rejects(() => c.connect({ timeoutMs: 800 }), (error: Error) => {
+    assert.match(error.message, /within 800 ms/);
+    assert.match(error.message, /Is the broker running/);
+    assert.doesNotMatch(error.message, /hunter2/);
+    return true;
+  });
+  await c.disconnect();
+  assert.equal(c.state, "idle");
+});
+
+Deno.test("connect() keeps retrying until the broker comes up", async () => {
+  await using broker = await startBroker();
+  await broker.stop();
+  await using c = client(broker.url);
+  const connected = c.connect();
+  await sleep(700); // several refused attempts
+  assert.equal(c.connected, false);
+  await broker.start();
+  await connected;
+  assert.equal(c.connected, true);
+  assert.equal(c.metrics().reconnects, 0, "a first connect is not a reconnect");
 });
