@@ -12,6 +12,8 @@ export class RateLimitedLog {
   readonly #last = new Map<string, { at: number; suppressed: number }>();
 
   /**
+   * Creates a limiter.
+   *
    * @param intervalMs minimum time between two lines of the same key
    * @param maxKeys keys remembered at most (oldest forgotten first), bounding memory
    */

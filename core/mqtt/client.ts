@@ -35,7 +35,7 @@ import { getLogger, type Logger } from "../log/logging.ts";
 import { RateLimitedLog } from "../log/rate_limited.ts";
 import { ExponentialBackoff } from "./backoff.ts";
 import { dedupeKey, MessageDeduplicator } from "./dedupe.ts";
-import { HandlerQueue, type OverflowPolicy } from "./handler_queue.ts";
+import { HandlerQueue, HandlerTimeoutError, type OverflowPolicy } from "./handler_queue.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { type ClientMetrics, emptyMetrics } from "./metrics.ts";
 import { assertTopicFilter, assertTopicName, topicMatches } from "./topic_match.ts";
@@ -193,6 +193,84 @@ interface PendingRequest {
 
 const AUTH_ERROR_CODES = new Set([2, 4, 5]);
 const MAX_SUBSCRIPTION_QOS: QoS = 2;
+/** Topics whose matching registrations / validity are remembered at most (then forgotten). */
+const TOPIC_CACHE_MAX = 1024;
+// Shared codecs: `decode()` without `stream` keeps no state between calls.
+const UTF8_DECODER = new TextDecoder();
+const UTF8_ENCODER = new TextEncoder();
+
+/**
+ * `Envelope.fromValue(value)` for the common case without zod, which allocates ~2.7 KB per
+ * envelope (a third of the dispatch's garbage): a JSON-parsed object with exactly the keys
+ * `id, type, ts, source, data`, non-empty `id`/`type` strings, a finite `ts`, a string
+ * `source` and a plain-object `data` without a `__proto__` key. Returns what zod returns for
+ * it (a new object in schema key order, `data` copied), or `undefined` for anything else, which
+ * then goes to `Envelope.fromValue`; so it never decides a rejection.
+ */
+function plainEnvelope(value: unknown): Envelope | undefined {
+  if (!isPlainObject(value) || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  if (Object.keys(value).length !== 5) return undefined;
+  const { id, type, ts, source, data } = value;
+  if (
+    typeof id !== "string" || id === "" || typeof type !== "string" || type === "" ||
+    typeof ts !== "number" || !Number.isFinite(ts) || typeof source !== "string" ||
+    !isPlainObject(data) || Object.getPrototypeOf(data) !== Object.prototype ||
+    Object.hasOwn(data, "__proto__")
+  ) {
+    return undefined;
+  }
+  return { id, type, ts, source, data: { ...data } };
+}
+
+/**
+ * Whether {@linkcode plainEnvelope} may stand in for `Envelope.fromValue`: checked once
+ * against zod on envelopes at the edges of what it accepts, so a stricter (or otherwise
+ * changed) envelope schema turns it off instead of being bypassed.
+ */
+const ENVELOPE_FAST_PATH = [
+  { id: "x", type: "t", ts: -1.5, source: "", data: {} },
+  { id: "0".repeat(64), type: "a.b", ts: 0, source: "s", data: { "1": [null, { a: 1 }], b: "" } },
+].every((probe) => {
+  const zod = Envelope.fromValue(JSON.parse(JSON.stringify(probe)));
+  const fast = plainEnvelope(JSON.parse(JSON.stringify(probe)));
+  return zod !== null && fast !== undefined && JSON.stringify(zod) === JSON.stringify(fast);
+});
+
+type JsonResult = { ok: true; value: unknown } | { ok: false; error: string };
+
+/**
+ * One received payload, parsed lazily and at most once however many handlers match:
+ * JSON first, then the envelope (dispatch hot path: one object instead of closures).
+ */
+class IncomingPayload {
+  readonly raw: Uint8Array;
+  #json: JsonResult | undefined;
+  #envelope: Envelope | null | undefined;
+
+  constructor(raw: Uint8Array) {
+    this.raw = raw;
+  }
+
+  json(): JsonResult {
+    if (this.#json) return this.#json;
+    try {
+      this.#json = { ok: true, value: JSON.parse(UTF8_DECODER.decode(this.raw)) };
+    } catch (error) {
+      this.#json = { ok: false, error: `not JSON (${(error as Error).message})` };
+    }
+    return this.#json;
+  }
+
+  envelope(): Envelope | null {
+    if (this.#envelope !== undefined) return this.#envelope;
+    const parsed = this.json();
+    this.#envelope = parsed.ok
+      ? (ENVELOPE_FAST_PATH ? plainEnvelope(parsed.value) : undefined) ??
+        Envelope.fromValue(parsed.value)
+      : null;
+    return this.#envelope;
+  }
+}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -201,6 +279,56 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function describeZodError(error: z.ZodError): string {
   return error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
     .join("; ");
+}
+
+/**
+ * Runs `handler` on `msg` with a time limit, as `HandlerQueue` would with `timeoutMs`, but
+ * without a timer for handlers that return synchronously. A returned promise gets a timer
+ * for what is left of `timeoutMs` (measured from the call). On timeout the handler's signal
+ * is aborted with a {@linkcode HandlerTimeoutError}, `onTimeout` runs and the returned
+ * promise resolves, freeing the queue slot; the handler's late result or error is ignored.
+ * While the promise is pending, the handler's signal also aborts when the queue's `signal`
+ * does (shutdown), with the same reason. (The queue cannot abort a call that returned
+ * synchronously: it only aborts calls still running after `close()` has waited.)
+ */
+function runWithTimeout(
+  handler: MessageHandler<unknown>,
+  msg: QueuedMessage,
+  signal: AbortSignal,
+  timeoutMs: number,
+  onTimeout: (msg: QueuedMessage) => void,
+): void | Promise<void> {
+  const started = performance.now();
+  const controller = new AbortController();
+  const result = handler(msg.payload, {
+    topic: msg.topic,
+    envelope: msg.envelope,
+    correlationId: msg.envelope?.id ?? null,
+    retained: msg.retained,
+    signal: controller.signal,
+  });
+  if (!(result instanceof Promise)) return result;
+  const onAbort = () => controller.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  return new Promise<void>((resolve, reject) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new HandlerTimeoutError(timeoutMs));
+      onTimeout(msg);
+      resolve();
+    }, Math.max(0, timeoutMs - (performance.now() - started)));
+    result.then(() => {
+      if (timedOut) return;
+      clearTimeout(timer);
+      resolve();
+    }, (error) => {
+      if (timedOut) return;
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
 }
 
 /** Waits for `promise` at most `ms`; resolves `true` when it settled in time. Clears its timer. */
@@ -237,6 +365,10 @@ export class MqttClient {
   readonly #backoff: ExponentialBackoff;
   readonly #dedupe: MessageDeduplicator | null;
   readonly #registrations = new Set<Registration>();
+  /** Topic → its matching registrations in registration order; cleared when they change. */
+  readonly #matchCache = new Map<string, readonly Registration[]>();
+  /** Topic names that passed `assertTopicName` (a pure check). */
+  readonly #validTopics = new Set<string>();
   readonly #filters = new Map<string, QoS>();
   readonly #brokerFilters = new Map<string, QoS>();
   readonly #pending = new Map<string, PendingRequest>();
@@ -752,8 +884,15 @@ export class MqttClient {
     options: PublishOptions,
   ): { topic: string; qos: QoS; retain: boolean; spec: TopicSpec | null } {
     const spec = typeof target === "string" ? null : target;
-    const topic = spec ? topicFor(spec, options.params) : (target as string);
-    assertTopicName(topic);
+    // A template without `{` has nothing to fill: topicFor would return it unchanged.
+    const topic = spec
+      ? (options.params || spec.topic.includes("{") ? topicFor(spec, options.params) : spec.topic)
+      : (target as string);
+    if (!this.#validTopics.has(topic)) {
+      assertTopicName(topic);
+      if (this.#validTopics.size >= TOPIC_CACHE_MAX) this.#validTopics.clear();
+      this.#validTopics.add(topic);
+    }
     return {
       topic,
       qos: options.qos ?? spec?.qos ?? 0,
@@ -885,6 +1024,13 @@ export class MqttClient {
     assertTopicFilter(filter);
     const qos = Math.min(options.qos ?? 0, MAX_SUBSCRIPTION_QOS) as QoS;
     const timeoutMs = options.handlerTimeoutMs ?? 30_000;
+    const onTimeout = (msg: QueuedMessage) => {
+      this.#metrics.handlerTimeouts++;
+      this.#log.error(
+        "Handler for {filter} exceeded {timeoutMs} ms on {topic} (correlation {correlationId})",
+        { filter, topic: msg.topic, timeoutMs, correlationId: msg.envelope?.id ?? null },
+      );
+    };
     const registration: Registration = {
       filter,
       qos,
@@ -896,15 +1042,20 @@ export class MqttClient {
         maxSize: options.queueSize ?? 256,
         concurrency: options.concurrency ?? 1,
         overflow: options.overflow ?? "drop-oldest",
-        timeoutMs,
-        run: (msg, signal) =>
-          handler(msg.payload, {
-            topic: msg.topic,
-            envelope: msg.envelope,
-            correlationId: msg.envelope?.id ?? null,
-            retained: msg.retained,
-            signal,
-          }),
+        // The handler timeout is kept here, not by the queue (whose timer would start before
+        // every call): a timer per message costs more than the rest of the dispatch, and a
+        // handler that returns synchronously never needs one. Same deadline, same effects.
+        timeoutMs: 0,
+        run: timeoutMs > 0
+          ? (msg, signal) => runWithTimeout(handler, msg, signal, timeoutMs, onTimeout)
+          : (msg, signal) =>
+            handler(msg.payload, {
+              topic: msg.topic,
+              envelope: msg.envelope,
+              correlationId: msg.envelope?.id ?? null,
+              retained: msg.retained,
+              signal,
+            }),
         onDrop: (msg, reason) => {
           this.#metrics.dropped++;
           this.#warnings.maybe(
@@ -927,16 +1078,10 @@ export class MqttClient {
             error,
           });
         },
-        onTimeout: (msg) => {
-          this.#metrics.handlerTimeouts++;
-          this.#log.error(
-            "Handler for {filter} exceeded {timeoutMs} ms on {topic} (correlation {correlationId})",
-            { filter, topic: msg.topic, timeoutMs, correlationId: msg.envelope?.id ?? null },
-          );
-        },
       }),
     };
     this.#registrations.add(registration);
+    this.#matchCache.clear();
     await this.#ensureFilter(filter, qos);
     let active = true;
     return {
@@ -945,6 +1090,7 @@ export class MqttClient {
         if (!active) return;
         active = false;
         this.#registrations.delete(registration);
+        this.#matchCache.clear();
         await registration.queue.close(0);
         await this.#releaseFilter(filter);
       },
@@ -984,70 +1130,65 @@ export class MqttClient {
     }
     this.#metrics.received++;
     const topic = packet.topic;
-    const raw = typeof packet.payload === "string"
-      ? new TextEncoder().encode(packet.payload)
-      : packet.payload as Uint8Array;
-    const matches: Registration[] = [];
-    for (const reg of this.#registrations) if (topicMatches(reg.filter, topic)) matches.push(reg);
+    const matches = this.#matching(topic);
     if (matches.length === 0) {
       done();
       return;
     }
-    let json: { ok: true; value: unknown } | { ok: false; error: string } | undefined;
-    const parseJson = () => {
-      if (json) return json;
-      try {
-        json = { ok: true, value: JSON.parse(new TextDecoder().decode(raw)) };
-      } catch (error) {
-        json = { ok: false, error: `not JSON (${(error as Error).message})` };
-      }
-      return json;
-    };
-    let envelope: Envelope | null | undefined;
-    const parseEnvelope = () => {
-      if (envelope !== undefined) return envelope;
-      const parsed = parseJson();
-      envelope = parsed.ok ? Envelope.fromValue(parsed.value) : null;
-      return envelope;
-    };
-    if (this.#dedupe && matches.some((r) => r.wire === "envelope")) {
-      const env = parseEnvelope();
-      if (env && this.#dedupe.isDuplicate(dedupeKey(env))) {
-        this.#metrics.duplicates++;
-        done();
-        return;
+    const incoming = new IncomingPayload(
+      typeof packet.payload === "string"
+        ? UTF8_ENCODER.encode(packet.payload)
+        : packet.payload as Uint8Array,
+    );
+    if (this.#dedupe) {
+      let enveloped = false;
+      for (const reg of matches) if (reg.wire === "envelope") enveloped = true;
+      if (enveloped) {
+        const env = incoming.envelope();
+        if (env && this.#dedupe.isDuplicate(dedupeKey(env))) {
+          this.#metrics.duplicates++;
+          done();
+          return;
+        }
       }
     }
-    const blocked: Promise<void>[] = [];
+    let blocked: Promise<void>[] | null = null;
     for (const reg of matches) {
-      const decoded = this.#decode(reg, topic, raw, parseJson, parseEnvelope);
-      if (!decoded) continue;
-      const wait = reg.queue.push({
-        payload: decoded.payload,
-        topic,
-        envelope: decoded.envelope,
-        retained: packet.retain,
-      });
-      if (wait) blocked.push(wait);
+      const message = this.#decode(reg, topic, incoming, packet.retain);
+      if (!message) continue;
+      const wait = reg.queue.push(message);
+      if (wait) (blocked ??= []).push(wait);
     }
-    if (blocked.length === 0) done();
+    if (blocked === null) done();
     else Promise.all(blocked).then(() => done());
+  }
+
+  /** The registrations whose filter matches `topic`, in registration order (cached). */
+  #matching(topic: string): readonly Registration[] {
+    let matches = this.#matchCache.get(topic);
+    if (matches === undefined) {
+      const found: Registration[] = [];
+      for (const reg of this.#registrations) if (topicMatches(reg.filter, topic)) found.push(reg);
+      if (this.#matchCache.size >= TOPIC_CACHE_MAX) this.#matchCache.clear();
+      this.#matchCache.set(topic, found);
+      matches = found;
+    }
+    return matches;
   }
 
   #decode(
     reg: Registration,
     topic: string,
-    raw: Uint8Array,
-    parseJson: () => { ok: true; value: unknown } | { ok: false; error: string },
-    parseEnvelope: () => Envelope | null,
-  ): { payload: unknown; envelope: Envelope | null } | null {
-    if (reg.wire === "binary") return { payload: raw, envelope: null };
-    const parsed = parseJson();
+    incoming: IncomingPayload,
+    retained: boolean,
+  ): QueuedMessage | null {
+    if (reg.wire === "binary") return { payload: incoming.raw, topic, envelope: null, retained };
+    const parsed = incoming.json();
     if (!parsed.ok) return this.#reject(reg, topic, parsed.error);
     let envelope: Envelope | null = null;
     let data: unknown = parsed.value;
     if (reg.wire === "envelope") {
-      envelope = parseEnvelope();
+      envelope = incoming.envelope();
       if (!envelope) {
         if (!reg.acceptRaw || !isPlainObject(parsed.value)) {
           return this.#reject(reg, topic, "not an envelope {id,type,ts,source,data}");
@@ -1072,9 +1213,9 @@ export class MqttClient {
         return this.#reject(reg, topic, `schema: ${describeZodError(result.error)}`);
       }
       data = result.data;
+      if (envelope) envelope = { ...envelope, data: data as Record<string, unknown> };
     }
-    if (envelope && reg.schema) envelope = { ...envelope, data: data as Record<string, unknown> };
-    return { payload: data, envelope };
+    return { payload: data, topic, envelope, retained };
   }
 
   #reject(reg: Registration, topic: string, reason: string): null {

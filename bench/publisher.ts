@@ -1,0 +1,120 @@
+/**
+ * Benchmark publisher (a child process of `bench/mod.ts`).
+ *
+ * `--mode=burst`: publishes `--count` samples as fast as it can with at most `--window`
+ * publishes unfinished (QoS 0: not yet written; QoS 1: not yet acknowledged).
+ * `--mode=paced`: publishes `--count` samples at `--rate` per second. Deno's timers tick
+ * every ~2 ms, so each tick sends the samples that are due, each stamped just before its
+ * publish call.
+ *
+ * Prints `{"event":"ready"}` once connected and `{"event":"done",...}` when finished.
+ *
+ * @module
+ */
+import type { MqttClient } from "../core/mod.ts";
+import type { MqttClient as MqttJsClient } from "mqtt";
+import { benchTopic, makeData } from "./payload.ts";
+import { arg, emit, epochMs, implArg, numArg, parseArgs, qosArg, sleep } from "./protocol.ts";
+import { connectRaw } from "./raw_client.ts";
+import { newTarsClient } from "./tars_client.ts";
+
+/** Runs the publisher with `--key=value` arguments; resolves once every sample is sent. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const args = parseArgs(argv);
+  const impl = implArg(args);
+  const qos = qosArg(args);
+  const mode = arg(args, "mode");
+  const count = numArg(args, "count");
+  const url = arg(args, "url");
+  const topic = arg(args, "topic");
+  if (mode !== "burst" && mode !== "paced") throw new Error("--mode must be burst or paced");
+
+  let send: (n: number) => Promise<unknown>;
+  let close: () => Promise<void>;
+  if (impl === "raw") {
+    const client: MqttJsClient = await connectRaw(
+      url,
+      `bench-pub-raw-${crypto.randomUUID().slice(0, 8)}`,
+    );
+    const opts = { qos, retain: false } as const;
+    send = (n) =>
+      new Promise<void>((resolve, reject) => {
+        client.publish(topic, JSON.stringify(makeData(n, epochMs())), opts, (error) => {
+          if (error) reject(error);
+          else resolve();
+        });
+      });
+    close = () => client.endAsync();
+  } else {
+    const client: MqttClient = newTarsClient(
+      url,
+      `bench-pub-tars-${crypto.randomUUID().slice(0, 8)}`,
+    );
+    await client.connect({ timeoutMs: 10_000 });
+    const spec = benchTopic(topic, qos);
+    send = (n) => client.publishEvent(spec, makeData(n, epochMs()));
+    close = () => client.shutdown();
+  }
+  emit({ event: "ready" });
+
+  const started = epochMs();
+  if (mode === "burst") {
+    await burst(send, count, numArg(args, "window"));
+  } else {
+    await paced(send, count, numArg(args, "rate"));
+  }
+  emit({ event: "done", sent: count, elapsedMs: epochMs() - started });
+  await close();
+}
+
+/** Sends `count` samples as fast as possible with at most `window` unfinished. */
+async function burst(
+  send: (n: number) => Promise<unknown>,
+  count: number,
+  window: number,
+): Promise<void> {
+  let inFlight = 0;
+  let failure: unknown = null;
+  let wake: (() => void) | null = null;
+  const settled = () => {
+    inFlight--;
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const failed = (error: unknown) => {
+    failure ??= error;
+    settled();
+  };
+  for (let n = 0; n < count; n++) {
+    while (inFlight >= window) await new Promise<void>((resolve) => wake = resolve);
+    if (failure) throw failure;
+    inFlight++;
+    send(n).then(settled, failed);
+  }
+  while (inFlight > 0) await new Promise<void>((resolve) => wake = resolve);
+  if (failure) throw failure;
+}
+
+/** Sends `count` samples at `rate` per second (catching up after a late timer tick). */
+async function paced(
+  send: (n: number) => Promise<unknown>,
+  count: number,
+  rate: number,
+): Promise<void> {
+  const pending: Promise<unknown>[] = [];
+  const start = performance.now();
+  const intervalMs = 1000 / rate;
+  let n = 0;
+  while (n < count) {
+    const due = Math.min(count, Math.floor((performance.now() - start) / intervalMs) + 1);
+    while (n < due) pending.push(send(n++));
+    if (n < count) await sleep(Math.max(0, start + n * intervalMs - performance.now()));
+  }
+  await Promise.all(pending);
+}
+
+if (import.meta.main) {
+  await main(Deno.args);
+  Deno.exit(0);
+}

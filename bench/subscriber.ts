@@ -1,0 +1,121 @@
+/**
+ * Benchmark subscriber (a child process of `bench/mod.ts`).
+ *
+ * `--mode=burst`: counts `--count` messages and reports the rate from the send time of the
+ * earliest one to the arrival of the last one. `--mode=paced`: reports the latency (arrival
+ * minus the send time in the payload) of every message from `--warmup` on.
+ *
+ * Prints `{"event":"ready"}` once subscribed, then one `{"event":"result",...}` and exits.
+ * Gives up `--idle-ms` after the last message (lost QoS 0 messages show as a short count).
+ * `--dedupe-max=N` (tars only) sets the de-duplication cache size, `--handler-timeout-ms=N`
+ * the subscription's handler timeout (default 30 000; 0 = none).
+ *
+ * ```sh
+ * deno run -A bench/subscriber.ts --impl=tars --qos=1 --mode=burst --count=20000 \
+ *   --warmup=0 --url=mqtt://127.0.0.1:1883 --topic=bench/x --idle-ms=3000
+ * ```
+ *
+ * @module
+ */
+import { type BenchData, benchTopic } from "./payload.ts";
+import {
+  arg,
+  type BurstResult,
+  emit,
+  epochMs,
+  implArg,
+  numArg,
+  parseArgs,
+  qosArg,
+  summarise,
+} from "./protocol.ts";
+import { connectRaw } from "./raw_client.ts";
+import { DEDUPE_MAX_ENTRIES, newTarsClient } from "./tars_client.ts";
+
+/** Runs the subscriber with `--key=value` arguments; resolves once the result is printed. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const args = parseArgs(argv);
+  const impl = implArg(args);
+  const qos = qosArg(args);
+  const mode = arg(args, "mode");
+  const count = numArg(args, "count");
+  const warmup = numArg(args, "warmup");
+  const url = arg(args, "url");
+  const topic = arg(args, "topic");
+  const idleMs = numArg(args, "idle-ms");
+  if (mode !== "burst" && mode !== "paced") throw new Error("--mode must be burst or paced");
+
+  const done = Promise.withResolvers<void>();
+  let received = 0;
+  let firstSent = Infinity;
+  let lastAt = 0;
+  const latencies = new Float64Array(Math.max(0, count - warmup));
+  let samples = 0;
+  let finished = false;
+
+  const onData = (data: BenchData): void => {
+    const now = epochMs();
+    received++;
+    lastAt = now;
+    if (mode === "burst") {
+      if (data.t < firstSent) firstSent = data.t;
+    } else if (data.n >= warmup && samples < latencies.length) {
+      latencies[samples++] = now - data.t;
+    }
+    if (received >= count) done.resolve();
+  };
+
+  let close: () => Promise<void>;
+  if (impl === "raw") {
+    const client = await connectRaw(url, `bench-sub-raw-${crypto.randomUUID().slice(0, 8)}`);
+    client.on("message", (_topic, payload) => {
+      onData(JSON.parse(payload.toString()) as BenchData);
+    });
+    await client.subscribeAsync(topic, { qos });
+    close = () => client.endAsync();
+  } else {
+    const dedupeMaxEntries = Number(args.get("dedupe-max") ?? DEDUPE_MAX_ENTRIES);
+    const client = newTarsClient(url, `bench-sub-tars-${crypto.randomUUID().slice(0, 8)}`, {
+      dedupeMaxEntries,
+    });
+    await client.connect({ timeoutMs: 10_000 });
+    const timeout = args.get("handler-timeout-ms");
+    await client.subscribe(benchTopic(topic, qos), (data) => onData(data), {
+      qos,
+      ...(timeout === undefined ? {} : { handlerTimeoutMs: Number(timeout) }),
+    });
+    close = () => client.shutdown();
+  }
+  emit({ event: "ready" });
+
+  // Finish on the last message, or idleMs after the last one (or after ready, if none came).
+  const readyAt = epochMs();
+  const idle = (async () => {
+    while (!finished) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if (epochMs() - Math.max(lastAt, readyAt) > idleMs) done.resolve();
+    }
+  })();
+  await done.promise;
+  finished = true;
+  await idle;
+
+  if (mode === "burst") {
+    const elapsedMs = lastAt - firstSent;
+    const result: BurstResult = {
+      received,
+      expected: count,
+      elapsedMs,
+      rate: received > 0 ? received / (elapsedMs / 1000) : 0,
+    };
+    emit({ event: "result", ...result });
+  } else {
+    emit({ event: "result", ...summarise(latencies.subarray(0, samples), count - warmup) });
+  }
+  await close();
+}
+
+if (import.meta.main) {
+  await main(Deno.args);
+  Deno.exit(0);
+}
