@@ -87,7 +87,7 @@ export interface QueueOptions {
 
 /** Options of a subscription to a topic of the table. */
 export interface TopicSubscribeOptions extends QueueOptions {
-  /** Fills the topic's `{params}`; unfilled params subscribe with `+`. */
+  /** Fills every `{param}` of the topic; without `params` each one subscribes as `+`. */
   params?: Record<string, string>;
 }
 
@@ -385,6 +385,8 @@ export class MqttClient {
   #closing: Promise<void> | null = null;
   #healthWatch: Subscription | null = null;
   #shuttingDown = false;
+  #lastHealth: HealthStatus = { ok: true, event: "ready" };
+  readonly #ownHealthIds: string[] = [];
 
   /**
    * Creates a client (not connected). Throws a `ConfigError` for invalid options.
@@ -455,6 +457,7 @@ export class MqttClient {
    */
   connect(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     if (this.#state === "connected") return Promise.resolve();
+    if (options.signal?.aborted) return Promise.reject(new Error("connect() aborted"));
     if (this.#closing) {
       return this.#closing.then(() => this.connect(options));
     }
@@ -556,7 +559,11 @@ export class MqttClient {
         this.#healthWatch = await this.#subscribeInternal(
           this.healthTopic,
           (payload, ctx) =>
-            this.#onOwnHealth(payload as { ok?: boolean; event?: string }, ctx.retained),
+            this.#onOwnHealth(
+              payload as { ok?: boolean; event?: string },
+              ctx.retained,
+              ctx.correlationId,
+            ),
           { wire: "envelope", qos: 1, concurrency: 1, queueSize: 4 },
         );
       }
@@ -737,15 +744,22 @@ export class MqttClient {
     this.#log.debug("Disconnected from {url}", { url: redactUrl(this.config.url) });
   }
 
-  #onOwnHealth(payload: { ok?: boolean; event?: string }, retained: boolean): void {
+  #onOwnHealth(
+    payload: { ok?: boolean; event?: string },
+    retained: boolean,
+    id: string | null,
+  ): void {
     // A retained copy predates our subscription and is superseded by the `ready` sent on
-    // connect; only a live `ok:false` (a late will, a stray publisher) needs an answer.
+    // connect; our own publishes (e.g. a degraded `ok:false`) are what we meant to say.
+    // Only a live `ok:false` from elsewhere (a late will, a stray publisher) is answered,
+    // with the status this client last published.
     if (payload.ok !== false || retained || this.#shuttingDown) return;
-    if (this.#state !== "connected") return;
-    this.#log.warn("Health says {event} while connected; re-asserting ready", {
+    if (this.#state !== "connected" || (id !== null && this.#ownHealthIds.includes(id))) return;
+    this.#log.warn("Health says {event} while connected; re-asserting {status}", {
       event: payload.event ?? "offline",
+      status: this.#lastHealth.event ?? String(this.#lastHealth.ok),
     });
-    this.publishHealth({ ok: true, event: "ready" }).catch((error) =>
+    this.publishHealth(this.#lastHealth).catch((error) =>
       this.#log.warn("Re-asserting health failed: {error}", { error })
     );
   }
@@ -866,8 +880,13 @@ export class MqttClient {
       this.#log.debug("Not connected; health {event} not sent", { event: status.event });
       return;
     }
+    if (status.event !== "shutdown") this.#lastHealth = { ...status };
+    const id = newMessageId(); // known before it can echo back to our own subscription
+    this.#ownHealthIds.push(id);
+    if (this.#ownHealthIds.length > 8) this.#ownHealthIds.shift();
     await this.publishEvent(topics.systemHealth, status, {
       params: { client_id: this.config.clientId },
+      correlationId: id,
     });
   }
 
@@ -1250,6 +1269,7 @@ export class MqttClient {
     data: PayloadInputOf<S>,
     options: RequestOptions<R>,
   ): Promise<PayloadOf<R>> {
+    if (options.signal?.aborted) throw new Error(`request on ${spec.topic} aborted`);
     const replySpec = options.replyTopic;
     const replyFilter = options.params && replySpec.topic.includes("{")
       ? topicFor(replySpec, options.params)

@@ -59,7 +59,16 @@ export class MessageDeduplicator {
   readonly #ttl: number;
   readonly #max: number;
   readonly #now: () => number;
+  /** Key → sequence number of its latest sighting (its live entry in the ring). */
   readonly #seen = new Map<string, number>();
+  // Sightings in time order, oldest at #head; an entry whose sequence number is no longer the
+  // key's latest is stale and skipped. A ring instead of Map iteration: deleting from the front
+  // of a Map leaves tombstones that every later iteration walks over.
+  #ringKeys: string[] = [];
+  #ringTimes: number[] = [];
+  #ringSeqs: number[] = [];
+  #head = 0;
+  #seq = 0;
 
   /** Creates a deduplicator; throws on a non-positive TTL or size. */
   constructor(options: DeduplicatorOptions) {
@@ -79,21 +88,52 @@ export class MessageDeduplicator {
   /** Records `key` and says whether it was already seen within the TTL. */
   isDuplicate(key: string): boolean {
     const now = this.#now();
-    for (const [oldKey, at] of this.#seen) {
-      if (now - at <= this.#ttl) break;
-      this.#seen.delete(oldKey);
+    while (this.#head < this.#ringKeys.length && now - this.#ringTimes[this.#head] > this.#ttl) {
+      this.#dropHead();
     }
-    const hit = this.#seen.has(key);
-    this.#seen.delete(key);
-    this.#seen.set(key, now);
-    if (!hit && this.#seen.size > this.#max) {
-      this.#seen.delete(this.#seen.keys().next().value as string);
-    }
+    const hit = this.#seen.has(key); // a live entry lies at or after #head: within the TTL
+    const seq = ++this.#seq;
+    this.#seen.set(key, seq);
+    this.#ringKeys.push(key);
+    this.#ringTimes.push(now);
+    this.#ringSeqs.push(seq);
+    while (this.#seen.size > this.#max) this.#dropHead();
+    this.#compact();
     return hit;
+  }
+
+  #dropHead(): void {
+    const i = this.#head++;
+    const key = this.#ringKeys[i];
+    if (this.#seen.get(key) === this.#ringSeqs[i]) this.#seen.delete(key);
+  }
+
+  #compact(): void {
+    const length = this.#ringKeys.length;
+    if (length - this.#head > 2 * this.#max + 1024) {
+      // Mostly stale entries (many hits on few keys): keep only the live ones.
+      const keep: number[] = [];
+      for (let i = this.#head; i < length; i++) {
+        if (this.#seen.get(this.#ringKeys[i]) === this.#ringSeqs[i]) keep.push(i);
+      }
+      this.#ringKeys = keep.map((i) => this.#ringKeys[i]);
+      this.#ringTimes = keep.map((i) => this.#ringTimes[i]);
+      this.#ringSeqs = keep.map((i) => this.#ringSeqs[i]);
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > length) {
+      this.#ringKeys = this.#ringKeys.slice(this.#head);
+      this.#ringTimes = this.#ringTimes.slice(this.#head);
+      this.#ringSeqs = this.#ringSeqs.slice(this.#head);
+      this.#head = 0;
+    }
   }
 
   /** Forgets every key. */
   clear(): void {
     this.#seen.clear();
+    this.#ringKeys = [];
+    this.#ringTimes = [];
+    this.#ringSeqs = [];
+    this.#head = 0;
   }
 }

@@ -4,7 +4,7 @@
  * It sets up logging, reads the MQTT config from the environment (with the service's
  * default client id, health on), connects, runs `main`, and on SIGINT/SIGTERM aborts
  * `signal`, shuts the client down (health `shutdown`) and exits. Exit codes: 0 after a
- * signal or when `main` returns, 78 for a configuration error (EX_CONFIG), 1 for a crash.
+ * signal (or `options.signal`), 78 for a configuration error (EX_CONFIG), 1 for a crash.
  *
  * @module
  */
@@ -68,7 +68,8 @@ export async function runService(
   const onSignal = () => stop.abort(new Error("signal"));
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const sig of signals) Deno.addSignalListener(sig, onSignal);
-  options.signal?.addEventListener("abort", onSignal, { once: true });
+  if (options.signal?.aborted) onSignal();
+  else options.signal?.addEventListener("abort", onSignal, { once: true });
   let client: MqttClient | null = null;
   let code = 0;
   try {
@@ -103,6 +104,7 @@ export async function runService(
     }
   } finally {
     for (const sig of signals) Deno.removeSignalListener(sig, onSignal);
+    options.signal?.removeEventListener("abort", onSignal);
     await client?.shutdown();
   }
   if (options.exit ?? true) Deno.exit(code);

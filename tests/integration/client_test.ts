@@ -313,3 +313,23 @@ Deno.test("metrics: counters are readable and published retained on demand", asy
     assert.equal(typeof message.data.counters[key], "number", key);
   }
 });
+
+Deno.test("health: a degraded status the client publishes itself is not overwritten", async () => {
+  await using broker = await startBroker();
+  await using c = client(broker.url, { enableHealth: true, clientId: "tars-degraded" });
+  await using watcher = await rawClient(broker.url);
+  const seen = await collect(watcher, c.healthTopic);
+  await c.connect();
+  await c.publishHealth({ ok: false, event: "tts_unavailable", err: "no voice" });
+  await sleep(300);
+  const events = seen.map((m) => JSON.parse(m.text).data.event);
+  assert.deepEqual(events, ["ready", "tts_unavailable"]);
+  // a late will from elsewhere is answered with the last status, not a blanket "ready"
+  const lost = Envelope.new({
+    eventType: "health.status",
+    data: { message_id: "b".repeat(32), ok: false, event: "lost", timestamp: 1 },
+  });
+  await watcher.publishAsync(c.healthTopic, Envelope.toJson(lost), { qos: 1, retain: true });
+  await waitFor(() => seen.length === 4, "re-asserted");
+  assert.equal(JSON.parse(seen[3].text).data.event, "tts_unavailable");
+});

@@ -124,3 +124,19 @@ Deno.test("runService: a real process serves, and SIGTERM stops it gracefully wi
     }
   }
 });
+
+Deno.test("runService: an already-aborted signal stops at once without running main", async () => {
+  const stop = new AbortController();
+  stop.abort();
+  let ran = false;
+  const code = await runService("pre-aborted", () => {
+    ran = true;
+  }, {
+    exit: false,
+    signal: stop.signal,
+    env: { MQTT_URL: "mqtt://127.0.0.1:1" },
+    logging: { sink: () => {} },
+  });
+  assert.equal(code, 0);
+  assert.equal(ran, false);
+});

@@ -69,3 +69,16 @@ Deno.test("dedupe rejects a zero TTL or size", () => {
   assert.throws(() => new MessageDeduplicator({ ttlMs: 0, maxEntries: 1 }), RangeError);
   assert.throws(() => new MessageDeduplicator({ ttlMs: 1, maxEntries: 0 }), RangeError);
 });
+
+Deno.test("dedupe stays bounded and exact under churn and repeated hits", () => {
+  let now = 0;
+  const d = new MessageDeduplicator({ ttlMs: 1_000_000, maxEntries: 100, now: () => now });
+  for (let i = 0; i < 20_000; i++) {
+    now++;
+    assert.equal(d.isDuplicate(`k${i}`), false);
+    assert.equal(d.isDuplicate("hot"), i > 0, "the hot key is always remembered");
+  }
+  assert.equal(d.size, 100);
+  assert.equal(d.isDuplicate("k19990"), true, "a recent key is still known");
+  assert.equal(d.isDuplicate("k100"), false, "an evicted key is forgotten");
+});
