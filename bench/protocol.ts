@@ -143,3 +143,33 @@ export function summarise(samples: Float64Array, expected: number): LatencyResul
     mean: sorted.length ? sum / sorted.length : NaN,
   };
 }
+
+/** The arguments every bench child takes: implementation, QoS, mode, count, broker and topic. */
+export interface CommonArgs {
+  /** Which client runs. */
+  impl: Impl;
+  /** QoS of publishes and the subscription. */
+  qos: QoS;
+  /** `burst` (as fast as possible) or `paced` (fixed rate). */
+  mode: "burst" | "paced";
+  /** Messages measured. */
+  count: number;
+  /** Broker URL. */
+  url: string;
+  /** Topic of the run. */
+  topic: string;
+}
+
+/** Reads the {@linkcode CommonArgs}; throws naming the bad argument. */
+export function commonArgs(args: Map<string, string>): CommonArgs {
+  const mode = arg(args, "mode");
+  if (mode !== "burst" && mode !== "paced") throw new Error("--mode must be burst or paced");
+  return {
+    impl: implArg(args),
+    qos: qosArg(args),
+    mode,
+    count: numArg(args, "count"),
+    url: arg(args, "url"),
+    topic: arg(args, "topic"),
+  };
+}

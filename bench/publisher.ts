@@ -14,20 +14,14 @@
 import type { MqttClient } from "../core/mod.ts";
 import type { MqttClient as MqttJsClient } from "mqtt";
 import { benchTopic, makeData } from "./payload.ts";
-import { arg, emit, epochMs, implArg, numArg, parseArgs, qosArg, sleep } from "./protocol.ts";
+import { commonArgs, emit, epochMs, numArg, parseArgs, sleep } from "./protocol.ts";
 import { connectRaw } from "./raw_client.ts";
 import { newTarsClient } from "./tars_client.ts";
 
 /** Runs the publisher with `--key=value` arguments; resolves once every sample is sent. */
 export async function main(argv: readonly string[]): Promise<void> {
   const args = parseArgs(argv);
-  const impl = implArg(args);
-  const qos = qosArg(args);
-  const mode = arg(args, "mode");
-  const count = numArg(args, "count");
-  const url = arg(args, "url");
-  const topic = arg(args, "topic");
-  if (mode !== "burst" && mode !== "paced") throw new Error("--mode must be burst or paced");
+  const { impl, qos, mode, count, url, topic } = commonArgs(args);
 
   let send: (n: number) => Promise<unknown>;
   let close: () => Promise<void>;

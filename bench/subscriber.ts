@@ -19,14 +19,12 @@
  */
 import { type BenchData, benchTopic } from "./payload.ts";
 import {
-  arg,
   type BurstResult,
+  commonArgs,
   emit,
   epochMs,
-  implArg,
   numArg,
   parseArgs,
-  qosArg,
   summarise,
 } from "./protocol.ts";
 import { connectRaw } from "./raw_client.ts";
@@ -35,15 +33,9 @@ import { DEDUPE_MAX_ENTRIES, newTarsClient } from "./tars_client.ts";
 /** Runs the subscriber with `--key=value` arguments; resolves once the result is printed. */
 export async function main(argv: readonly string[]): Promise<void> {
   const args = parseArgs(argv);
-  const impl = implArg(args);
-  const qos = qosArg(args);
-  const mode = arg(args, "mode");
-  const count = numArg(args, "count");
+  const { impl, qos, mode, count, url, topic } = commonArgs(args);
   const warmup = numArg(args, "warmup");
-  const url = arg(args, "url");
-  const topic = arg(args, "topic");
   const idleMs = numArg(args, "idle-ms");
-  if (mode !== "burst" && mode !== "paced") throw new Error("--mode must be burst or paced");
 
   const done = Promise.withResolvers<void>();
   let received = 0;

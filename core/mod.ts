@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { runService, topics } from "../../core/mod.ts";
+ * import { runService, topics } from "./mod.ts";
  *
  * await runService("router", async ({ client }) => {
  *   await client.subscribe(topics.sttFinal, async (final, ctx) => {

@@ -86,6 +86,7 @@ export function topicParams(topic: string): string[] {
  *
  * @example
  * ```ts
+ * import { topicFor, topics } from "../mod.ts";
  * topicFor(topics.systemHealth, { client_id: "tars-stt" }); // "system/health/tars-stt"
  * ```
  */

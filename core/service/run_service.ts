@@ -50,7 +50,8 @@ export interface RunServiceOptions {
  * code when `exit` is false.
  *
  * @example
- * ```ts
+ * ```ts ignore
+ * import { runService, topics } from "../mod.ts";
  * await runService("router", async ({ client }) => {
  *   await client.subscribe(topics.sttFinal, (final) => console.log(final.text));
  * }, { mqtt: { clientId: "tars-router" } });
