@@ -1101,7 +1101,16 @@ export class MqttClient {
     };
     this.#registrations.add(registration);
     this.#matchCache.clear();
-    await this.#ensureFilter(filter, qos);
+    try {
+      await this.#ensureFilter(filter, qos);
+    } catch (error) {
+      // Refused: leave nothing registered that the caller has no handle to remove.
+      this.#registrations.delete(registration);
+      this.#matchCache.clear();
+      await registration.queue.close(0);
+      if (![...this.#registrations].some((r) => r.filter === filter)) this.#filters.delete(filter);
+      throw error;
+    }
     let active = true;
     return {
       filter,
@@ -1122,14 +1131,22 @@ export class MqttClient {
     this.#filters.set(filter, qos);
     const client = this.#mqtt;
     if (!client || !client.connected || this.#state !== "connected") return; // sent on connect
-    const granted = await client.subscribeAsync(filter, { qos });
-    this.#brokerFilters.set(filter, qos);
+    let granted: Array<{ qos: number }>;
+    try {
+      granted = await client.subscribeAsync(filter, { qos });
+    } catch (error) {
+      // The connection dropped before the SUBACK: the filter stays wanted and the reconnect
+      // subscribes it (it is not in #brokerFilters). Anything else is the caller's to see.
+      if (client !== this.#mqtt || !client.connected) return;
+      throw error;
+    }
     if (granted.some((g) => g.qos === 128)) {
       throw new Error(
         `The broker refused the subscription to ${filter}; check the broker ACL for ` +
           `${this.config.clientId}`,
       );
     }
+    this.#brokerFilters.set(filter, qos);
   }
 
   async #releaseFilter(filter: string): Promise<void> {
