@@ -91,9 +91,7 @@ export function runMicro(iterations = 50_000): MicroResult[] {
         if (!signal.aborted) ran += n;
       },
     });
-    const note = timeoutMs
-      ? "old dispatch: a timer per call"
-      : "dispatch: timers for async handlers only";
+    const note = timeoutMs ? "a timer only for async handlers" : "no time limit";
     measure(
       `HandlerQueue push + sync handler, timeoutMs ${timeoutMs} (${note})`,
       (i) => queue.push(i),

@@ -35,7 +35,7 @@ import { getLogger, type Logger } from "../log/logging.ts";
 import { RateLimitedLog } from "../log/rate_limited.ts";
 import { ExponentialBackoff } from "./backoff.ts";
 import { dedupeKey, MessageDeduplicator } from "./dedupe.ts";
-import { HandlerQueue, HandlerTimeoutError, type OverflowPolicy } from "./handler_queue.ts";
+import { HandlerQueue, type OverflowPolicy } from "./handler_queue.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { type ClientMetrics, emptyMetrics } from "./metrics.ts";
 import { assertTopicFilter, assertTopicName, topicMatches } from "./topic_match.ts";
@@ -279,56 +279,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function describeZodError(error: z.ZodError): string {
   return error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
     .join("; ");
-}
-
-/**
- * Runs `handler` on `msg` with a time limit, as `HandlerQueue` would with `timeoutMs`, but
- * without a timer for handlers that return synchronously. A returned promise gets a timer
- * for what is left of `timeoutMs` (measured from the call). On timeout the handler's signal
- * is aborted with a {@linkcode HandlerTimeoutError}, `onTimeout` runs and the returned
- * promise resolves, freeing the queue slot; the handler's late result or error is ignored.
- * While the promise is pending, the handler's signal also aborts when the queue's `signal`
- * does (shutdown), with the same reason. (The queue cannot abort a call that returned
- * synchronously: it only aborts calls still running after `close()` has waited.)
- */
-function runWithTimeout(
-  handler: MessageHandler<unknown>,
-  msg: QueuedMessage,
-  signal: AbortSignal,
-  timeoutMs: number,
-  onTimeout: (msg: QueuedMessage) => void,
-): void | Promise<void> {
-  const started = performance.now();
-  const controller = new AbortController();
-  const result = handler(msg.payload, {
-    topic: msg.topic,
-    envelope: msg.envelope,
-    correlationId: msg.envelope?.id ?? null,
-    retained: msg.retained,
-    signal: controller.signal,
-  });
-  if (!(result instanceof Promise)) return result;
-  const onAbort = () => controller.abort(signal.reason);
-  if (signal.aborted) onAbort();
-  else signal.addEventListener("abort", onAbort, { once: true });
-  return new Promise<void>((resolve, reject) => {
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new HandlerTimeoutError(timeoutMs));
-      onTimeout(msg);
-      resolve();
-    }, Math.max(0, timeoutMs - (performance.now() - started)));
-    result.then(() => {
-      if (timedOut) return;
-      clearTimeout(timer);
-      resolve();
-    }, (error) => {
-      if (timedOut) return;
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
 }
 
 /** Waits for `promise` at most `ms`; resolves `true` when it settled in time. Clears its timer. */
@@ -1043,13 +993,6 @@ export class MqttClient {
     assertTopicFilter(filter);
     const qos = Math.min(options.qos ?? 0, MAX_SUBSCRIPTION_QOS) as QoS;
     const timeoutMs = options.handlerTimeoutMs ?? 30_000;
-    const onTimeout = (msg: QueuedMessage) => {
-      this.#metrics.handlerTimeouts++;
-      this.#log.error(
-        "Handler for {filter} exceeded {timeoutMs} ms on {topic} (correlation {correlationId})",
-        { filter, topic: msg.topic, timeoutMs, correlationId: msg.envelope?.id ?? null },
-      );
-    };
     const registration: Registration = {
       filter,
       qos,
@@ -1061,20 +1004,15 @@ export class MqttClient {
         maxSize: options.queueSize ?? 256,
         concurrency: options.concurrency ?? 1,
         overflow: options.overflow ?? "drop-oldest",
-        // The handler timeout is kept here, not by the queue (whose timer would start before
-        // every call): a timer per message costs more than the rest of the dispatch, and a
-        // handler that returns synchronously never needs one. Same deadline, same effects.
-        timeoutMs: 0,
-        run: timeoutMs > 0
-          ? (msg, signal) => runWithTimeout(handler, msg, signal, timeoutMs, onTimeout)
-          : (msg, signal) =>
-            handler(msg.payload, {
-              topic: msg.topic,
-              envelope: msg.envelope,
-              correlationId: msg.envelope?.id ?? null,
-              retained: msg.retained,
-              signal,
-            }),
+        timeoutMs,
+        run: (msg, signal) =>
+          handler(msg.payload, {
+            topic: msg.topic,
+            envelope: msg.envelope,
+            correlationId: msg.envelope?.id ?? null,
+            retained: msg.retained,
+            signal,
+          }),
         onDrop: (msg, reason) => {
           this.#metrics.dropped++;
           this.#warnings.maybe(
@@ -1096,6 +1034,13 @@ export class MqttClient {
             correlationId: msg.envelope?.id ?? null,
             error,
           });
+        },
+        onTimeout: (msg) => {
+          this.#metrics.handlerTimeouts++;
+          this.#log.error(
+            "Handler for {filter} exceeded {timeoutMs} ms on {topic} (correlation {correlationId})",
+            { filter, topic: msg.topic, timeoutMs, correlationId: msg.envelope?.id ?? null },
+          );
         },
       }),
     };

@@ -156,14 +156,7 @@ export class HandlerQueue<T> {
       this.#running.delete(controller);
       this.#pump();
     };
-    if (this.#o.timeoutMs > 0) {
-      timer = setTimeout(() => {
-        if (settled) return;
-        controller.abort(new HandlerTimeoutError(this.#o.timeoutMs));
-        this.#o.onTimeout?.(item);
-        finish();
-      }, this.#o.timeoutMs);
-    }
+    const started = performance.now();
     let result: void | Promise<void>;
     try {
       result = this.#o.run(item, controller.signal);
@@ -172,13 +165,23 @@ export class HandlerQueue<T> {
       finish();
       return;
     }
-    if (result instanceof Promise) {
-      result.then(finish, (error) => {
-        if (!settled) this.#o.onError?.(item, error);
-        finish();
-      });
-    } else {
+    if (!(result instanceof Promise)) {
       finish();
+      return;
     }
+    // Only a returned promise can outlive the limit, so only it gets a timer (a timer per
+    // call costs more than the rest of the dispatch); the deadline still counts from the call.
+    if (this.#o.timeoutMs > 0) {
+      timer = setTimeout(() => {
+        if (settled) return;
+        controller.abort(new HandlerTimeoutError(this.#o.timeoutMs));
+        this.#o.onTimeout?.(item);
+        finish();
+      }, Math.max(0, Math.ceil(this.#o.timeoutMs - (performance.now() - started))));
+    }
+    result.then(finish, (error) => {
+      if (!settled) this.#o.onError?.(item, error);
+      finish();
+    });
   }
 }

@@ -333,3 +333,23 @@ Deno.test("health: a degraded status the client publishes itself is not overwrit
   await waitFor(() => seen.length === 4, "re-asserted");
   assert.equal(JSON.parse(seen[3].text).data.event, "tts_unavailable");
 });
+
+Deno.test("a handler past handlerTimeoutMs is aborted, counted, and the next message runs", async () => {
+  await using broker = await startBroker();
+  await using c = client(broker.url);
+  await c.connect();
+  const ran: number[] = [];
+  let abortReason: unknown = null;
+  await c.subscribe("slow/t", (p: { n: number }, ctx) => {
+    if (p.n === 0) {
+      ctx.signal.addEventListener("abort", () => abortReason = ctx.signal.reason);
+      return new Promise<void>(() => {}); // never settles
+    }
+    ran.push(p.n);
+  }, { wire: "json", qos: 1, handlerTimeoutMs: 150 });
+  await c.publishJson("slow/t", { n: 0 }, { qos: 1 });
+  await c.publishJson("slow/t", { n: 1 }, { qos: 1 });
+  await waitFor(() => ran.includes(1), "the next message ran after the timeout");
+  assert.equal(c.metrics().handlerTimeouts, 1);
+  assert.equal((abortReason as Error | null)?.name, "HandlerTimeoutError");
+});
