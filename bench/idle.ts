@@ -1,5 +1,5 @@
 /**
- * An idle process for the memory benchmark (a child of `bench/mod.ts`): `--impl=tars` runs a
+ * An idle process for the memory benchmark (a child of `bench/core.ts`): `--impl=tars` runs a
  * real service with `runService` (an `MqttClient` with health on, logging set up) that only
  * stays connected; `--impl=raw` connects a bare MQTT.js client; `--impl=none` is an empty
  * Deno process (the runtime's own share). Each prints `{"event":"ready"}` once connected and

@@ -1,7 +1,7 @@
 /**
  * What every benchmark process shares without loading any library: the cross-process clock,
  * `--key=value` argument parsing, the stdout line protocol between the child processes and
- * `bench/mod.ts`, the result shapes and the statistics. (The idle processes of the memory
+ * `bench/core.ts`, the result shapes and the statistics. (The idle processes of the memory
  * benchmark import only this module, so their RSS counts only what they use.)
  *
  * @module
@@ -63,7 +63,7 @@ export function implArg(args: Map<string, string>): Impl {
   return impl;
 }
 
-/** A message of a child process to `bench/mod.ts`: one JSON object per stdout line. */
+/** A message of a child process to `bench/core.ts`: one JSON object per stdout line. */
 export interface ChildMessage {
   /** What happened: `ready`, `result`, `msg`, `done`. */
   event: string;
@@ -86,7 +86,7 @@ export interface BurstResult {
   elapsedMs: number;
   /** `received / elapsedMs`, in messages per second. */
   rate: number;
-  /** CPU time stolen by the hypervisor during the run, in ms (added by `bench/mod.ts`). */
+  /** CPU time stolen by the hypervisor during the run, in ms (added by `bench/core.ts`). */
   stealMs?: number;
 }
 
@@ -108,7 +108,7 @@ export interface LatencyResult {
   max: number;
   /** Mean. */
   mean: number;
-  /** CPU time stolen by the hypervisor during the run, in ms (added by `bench/mod.ts`). */
+  /** CPU time stolen by the hypervisor during the run, in ms (added by `bench/core.ts`). */
   stealMs?: number;
 }
 

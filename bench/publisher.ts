@@ -1,5 +1,5 @@
 /**
- * Benchmark publisher (a child process of `bench/mod.ts`).
+ * Benchmark publisher (a child process of `bench/core.ts`).
  *
  * `--mode=burst`: publishes `--count` samples as fast as it can with at most `--window`
  * publishes unfinished (QoS 0: not yet written; QoS 1: not yet acknowledged).

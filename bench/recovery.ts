@@ -1,5 +1,5 @@
 /**
- * Subscriber of the broker-restart benchmark (a child of `bench/mod.ts`). It stays
+ * Subscriber of the broker-restart benchmark (a child of `bench/core.ts`). It stays
  * subscribed across broker restarts and prints `{"event":"msg","round":R,"at":ms}` for the
  * first message of every round `R` (the payload's `n`) that reaches its handler.
  *

@@ -1,5 +1,5 @@
 /**
- * Benchmark subscriber (a child process of `bench/mod.ts`).
+ * Benchmark subscriber (a child process of `bench/core.ts`).
  *
  * `--mode=burst`: counts `--count` messages and reports the rate from the send time of the
  * earliest one to the arrival of the last one. `--mode=paced`: reports the latency (arrival
