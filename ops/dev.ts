@@ -7,7 +7,10 @@
  * prefixes each output line with the service's name. Ctrl-C (or SIGTERM) stops everything:
  * SIGTERM to every service, SIGKILL for those still running after 5 s, then the broker closes.
  *
- * A service that exits on its own is reported with its exit code; it is not restarted.
+ * A service that exits on its own is reported with its exit code and restarted after a delay
+ * that doubles with each quick crash (1 s, 2 s, 4 s, ... up to 30 s; back to 1 s once it has run
+ * for 30 s). A configuration error (exit 78) is not restarted: a restart cannot fix the
+ * environment, so the launcher says which service to fix and leaves the others running.
  *
  * @module
  */
@@ -37,16 +40,27 @@ export interface DevStackOptions {
   out?: (line: string) => void;
   /** How long services get to exit after SIGTERM before SIGKILL. Default 5000 ms. */
   stopTimeoutMs?: number;
+  /** Restart delays after a crash: first and cap, in ms. Default 1000 and 30000. */
+  restartDelayMs?: { min: number; max: number };
 }
+
+/** Exit code of a service with a bad configuration (EX_CONFIG, see core's runService). */
+const EXIT_CONFIG = 78;
 
 const DEV = "dev";
 const COLORS = [36, 32, 33, 35, 34, 91, 92, 93, 95, 96];
 
+/** One supervised service: its current process and the loop that restarts it. */
 interface Running {
   spec: ServiceSpec;
-  child: Deno.ChildProcess;
+  /** The current process; null between a crash and its restart. */
+  child: Deno.ChildProcess | null;
+  /** Resolves when the supervisor loop has ended (after a stop or a config error). */
   done: Promise<void>;
-  exited: boolean;
+  /** Set by the stop: no more restarts. */
+  stopping: boolean;
+  /** Ends a pending restart delay at once. */
+  wake: () => void;
 }
 
 /**
@@ -88,24 +102,20 @@ export async function runDevStack(opts: DevStackOptions = {}): Promise<void> {
       const where = opts.servicesDir ?? "services/";
       info(`no services under ${where} yet; the broker is running at ${url}; Ctrl-C to stop`);
     }
+    const restart = opts.restartDelayMs ?? { min: 1_000, max: 30_000 };
     for (const [index, spec] of services.entries()) {
       const entry = isAbsolute(spec.entry) ? spec.entry : join(root, spec.entry);
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", ...spec.permissions, entry],
-        cwd: root,
-        env: { ...env, MQTT_URL: url },
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
       const line = (text: string) => say(spec.name, index, text);
-      const r: Running = { spec, child, exited: false, done: Promise.resolve() };
-      r.done = watch(child, line).then((status) => {
-        r.exited = true;
-        line(describeExit(status));
-      });
-      running.push(r);
-      line(`started (pid ${child.pid}) ${spec.entry}`);
+      const spawn = () =>
+        new Deno.Command(Deno.execPath(), {
+          args: ["run", ...spec.permissions, entry],
+          cwd: root,
+          env: { ...env, MQTT_URL: url },
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+      running.push(supervise(spec, spawn, line, restart));
     }
     for (const s of services) if (s.url) info(`${s.name}: ${s.url}`);
     await aborted(opts.signal);
@@ -138,13 +148,68 @@ function describeExit(status: Deno.CommandStatus): string {
   return status.signal ? `exited (killed by ${status.signal})` : `exited with code ${status.code}`;
 }
 
+/**
+ * Runs `spawn` and restarts it with a doubling delay whenever it exits, until the stop (or an
+ * exit with {@linkcode EXIT_CONFIG}).
+ */
+function supervise(
+  spec: ServiceSpec,
+  spawn: () => Deno.ChildProcess,
+  line: (text: string) => void,
+  delays: { min: number; max: number },
+): Running {
+  const r: Running = {
+    spec,
+    child: null,
+    stopping: false,
+    wake: () => {},
+    done: Promise.resolve(),
+  };
+  r.done = (async () => {
+    let delay = delays.min;
+    while (!r.stopping) {
+      const startedAt = Date.now();
+      const child = spawn();
+      r.child = child;
+      line(`started (pid ${child.pid}) ${spec.entry}`);
+      const status = await watch(child, line);
+      r.child = null;
+      line(describeExit(status));
+      if (r.stopping) break;
+      if (status.code === EXIT_CONFIG) {
+        line(`configuration error: fix the variables named above, then restart the stack`);
+        break;
+      }
+      if (Date.now() - startedAt >= delays.max) delay = delays.min; // it ran fine for a while
+      line(`restarting in ${formatSeconds(delay)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        r.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      delay = Math.min(delay * 2, delays.max);
+    }
+  })();
+  return r;
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
 /** SIGTERM everyone, wait up to `timeoutMs`, SIGKILL the rest, wait for all. */
 async function stopAll(
   running: Running[],
   timeoutMs: number,
   info: (line: string) => void,
 ): Promise<void> {
-  for (const r of running) signal(r, "SIGTERM");
+  for (const r of running) {
+    r.stopping = true;
+    r.wake();
+    signal(r, "SIGTERM");
+  }
   const all = Promise.all(running.map((r) => r.done));
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
@@ -153,7 +218,7 @@ async function stopAll(
   try {
     if (await Promise.race([all, timeout]) === "timeout") {
       for (const r of running) {
-        if (r.exited) continue;
+        if (!r.child) continue;
         info(`${r.spec.name} still running ${timeoutMs} ms after SIGTERM: SIGKILL`);
         signal(r, "SIGKILL");
       }
@@ -165,7 +230,7 @@ async function stopAll(
 }
 
 function signal(r: Running, sig: Deno.Signal): void {
-  if (r.exited) return;
+  if (!r.child) return;
   try {
     r.child.kill(sig);
   } catch (err) {

@@ -110,10 +110,11 @@ Deno.test("dev launcher: services get MQTT_URL, lines are prefixed, abort stops 
   }
 });
 
-Deno.test("dev launcher: reports a crash, SIGKILLs a service that ignores SIGTERM", async () => {
+Deno.test("dev launcher: restarts a crash with backoff, not a config error; SIGKILLs a service that ignores SIGTERM", async () => {
   const dir = await servicesDir({
     router: fakeService("router", "ignore"),
     "ui-web": 'console.log("boom"); Deno.exit(3);',
+    "tts-worker": 'console.error("TTS_PROVIDER=nope: expected espeak or piper"); Deno.exit(78);',
   });
   const lines: string[] = [];
   const controller = new AbortController();
@@ -124,15 +125,27 @@ Deno.test("dev launcher: reports a crash, SIGKILLs a service that ignores SIGTER
     signal: controller.signal,
     out: (line) => lines.push(line),
     stopTimeoutMs: 300,
+    restartDelayMs: { min: 100, max: 400 },
   });
   try {
-    await waitForLine(lines, /^ui-web \| exited with code 3$/, "the crash report");
-    await waitForLine(lines, /^router \| connack 32,2,0,0/, "router up");
-    assert.ok(lines.includes("dev    | ui-web: http://127.0.0.1:5010"), lines.join("\n"));
+    await waitForLine(lines, /^ui-web {5}\| restarting in 0\.4 s$/, "the backoff reaching its cap");
+    const uiLines = lines.filter((l) => l.startsWith("ui-web "));
+    const delays = uiLines.filter((l) => l.includes("restarting in")).map((l) => l.split("in ")[1]);
+    assert.deepEqual(delays.slice(0, 3), ["0.1 s", "0.2 s", "0.4 s"]);
+    assert.ok(uiLines.filter((l) => l.endsWith("| boom")).length >= 3, uiLines.join("\n"));
+    assert.ok(uiLines.includes("ui-web     | exited with code 3"));
+    await waitForLine(
+      lines,
+      /^tts-worker \| configuration error: fix the variables named above/,
+      "78",
+    );
+    assert.equal(lines.filter((l) => l.startsWith("tts-worker | started")).length, 1);
+    await waitForLine(lines, /^router {5}\| connack 32,2,0,0/, "router up");
+    assert.ok(lines.includes("dev        | ui-web: http://127.0.0.1:5010"), lines.join("\n"));
     controller.abort();
     await stack;
-    assert.ok(lines.includes("dev    | router still running 300 ms after SIGTERM: SIGKILL"));
-    assert.ok(lines.includes("router | exited (killed by SIGKILL)"), lines.join("\n"));
+    assert.ok(lines.includes("dev        | router still running 300 ms after SIGTERM: SIGKILL"));
+    assert.ok(lines.includes("router     | exited (killed by SIGKILL)"), lines.join("\n"));
   } finally {
     controller.abort();
     await stack.catch(() => {});
