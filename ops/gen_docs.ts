@@ -1,5 +1,6 @@
 /**
- * Generates `docs/topics.md` and `docs/asyncapi.yaml` from the topic table in
+ * Generates `docs/topics.md`, `docs/asyncapi.yaml` and the Mosquitto ACL
+ * (`ops/mosquitto/tars.acl`, see `ops/mosquitto/acl.ts`) from the topic table in
  * `core/contracts/topics.ts`. Run it with `deno task docs`; `tests/contract/docs_fresh_test.ts`
  * fails when the committed files are stale.
  *
@@ -12,6 +13,7 @@ import { stringify } from "yaml";
 import { z } from "zod";
 import { topicList, topicParams, type TopicSpec } from "../core/contracts/mod.ts";
 import { generatedDefaults } from "../core/contracts/payloads/common.ts";
+import { ACL_FILE, renderAcl } from "./mosquitto/acl.ts";
 
 /** A JSON Schema object as produced by `z.toJSONSchema`. */
 export type JsonSchema = { [key: string]: unknown };
@@ -388,5 +390,6 @@ if (import.meta.main) {
   await Deno.mkdir(new URL("../docs/", import.meta.url), { recursive: true });
   await Deno.writeTextFile(DOCS_FILES.topicsMd, docs.topicsMd);
   await Deno.writeTextFile(DOCS_FILES.asyncapiYaml, docs.asyncapiYaml);
-  console.log("Wrote docs/topics.md and docs/asyncapi.yaml");
+  await Deno.writeTextFile(ACL_FILE, renderAcl());
+  console.log("Wrote docs/topics.md, docs/asyncapi.yaml and ops/mosquitto/tars.acl");
 }

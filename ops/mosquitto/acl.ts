@@ -1,0 +1,103 @@
+/**
+ * The Mosquitto ACL of TARS, generated from the contract topic table: each service's user may
+ * publish (`write`) exactly the topics whose row lists it as a publisher and subscribe (`read`)
+ * exactly those that list it as a subscriber. `deno task docs` writes it to
+ * `ops/mosquitto/tars.acl`; `tests/integration/mosquitto_acl_test.ts` checks the committed file
+ * is fresh and proves the rules on a real Mosquitto.
+ *
+ * Rules of the generation:
+ * - One MQTT user per program, named like its folder (`router`, `tts-worker`, ...; `esp32` for
+ *   the ESP32 movement firmware).
+ * - `{client_id}` in a topic the program publishes becomes its default client id from
+ *   `ops/services.ts` (`system/health/tars-router`): a service may only speak for itself. A
+ *   service started with another `MQTT_CLIENT_ID` must get its ACL lines changed to match.
+ * - Any other `{param}` becomes `+` (e.g. `audio/pcm/+`), as does every parameter of a topic
+ *   the program subscribes to.
+ * - A publisher of `*` is every service (not `esp32`, which has no health).
+ * - The user `tars-monitor` may read everything (for `mosquitto_sub` while debugging) and
+ *   publish nothing.
+ *
+ * @module
+ */
+import { topicList, type TopicSpec } from "../../core/contracts/mod.ts";
+import { serviceNames, serviceTable } from "../services.ts";
+
+/** An MQTT user of the ACL: a service, the ESP32 firmware, or the read-only monitor. */
+export type AclUser = (typeof serviceNames)[number] | "esp32";
+
+/** The read-only user for debugging. */
+export const MONITOR_USER = "tars-monitor";
+
+/** Every user that gets a password: the nine services, `esp32` and the monitor. */
+export const ACL_USERS: readonly string[] = [...serviceNames, "esp32", MONITOR_USER];
+
+/** Where `deno task docs` writes the ACL, relative to this module. */
+export const ACL_FILE = new URL("./tars.acl", import.meta.url);
+
+/** One permission line: `read`, `write` or `readwrite` on a concrete topic filter. */
+export interface AclRule {
+  /** Mosquitto access: `read` = subscribe/receive, `write` = publish. */
+  readonly access: "read" | "write" | "readwrite";
+  /** Topic filter (`+` for parameters). */
+  readonly topic: string;
+}
+
+function involves(list: readonly string[], user: AclUser): boolean {
+  return list.includes(user) || (list.includes("*") && user !== "esp32");
+}
+
+function filterFor(spec: TopicSpec, user: AclUser, forWrite: boolean): string {
+  return spec.topic.replace(/\{([a-z_]+)\}/g, (_m, name: string) => {
+    if (forWrite && name === "client_id" && user !== "esp32") return serviceTable[user].clientId;
+    return "+";
+  });
+}
+
+/** The rules of one user, in topic-table order (read and write merged per filter). */
+export function aclRules(user: AclUser): AclRule[] {
+  const access = new Map<string, Set<"read" | "write">>();
+  const add = (topic: string, kind: "read" | "write") => {
+    const set = access.get(topic) ?? new Set();
+    set.add(kind);
+    access.set(topic, set);
+  };
+  for (const spec of topicList) {
+    if (involves(spec.publishers, user)) add(filterFor(spec, user, true), "write");
+    if (involves(spec.subscribers, user)) add(filterFor(spec, user, false), "read");
+  }
+  return [...access].map(([topic, kinds]) => ({
+    access: kinds.size === 2 ? "readwrite" : kinds.has("read") ? "read" : "write",
+    topic,
+  }));
+}
+
+/** The whole ACL file. Deterministic; ends with a newline. */
+export function renderAcl(): string {
+  const lines = [
+    "# Mosquitto ACL of TARS. GENERATED from core/contracts/topics.ts by `deno task docs`:",
+    "# do not edit; change the topic table and regenerate.",
+    "#",
+    "# Each user may publish (write) and subscribe (read) only what the table says. Install as",
+    "# /etc/mosquitto/tars.acl with `acl_file` in mosquitto.conf; passwords come from",
+    "# ops/mosquitto/make_passwords.ts. Health topics are pinned to each service's default",
+    "# client id (ops/services.ts).",
+    "",
+  ];
+  for (const user of [...serviceNames, "esp32"] as const) {
+    const what = user === "esp32" ? "the ESP32 movement firmware" : serviceTable[user].description;
+    lines.push(`# ${user}: ${what}`, `user ${user}`);
+    for (const rule of aclRules(user)) lines.push(`topic ${rule.access} ${rule.topic}`);
+    lines.push("");
+  }
+  lines.push(
+    "# read-only view of everything, for debugging",
+    `user ${MONITOR_USER}`,
+    "topic read #",
+  );
+  return lines.join("\n") + "\n";
+}
+
+if (import.meta.main) {
+  await Deno.writeTextFile(ACL_FILE, renderAcl());
+  console.log(`wrote ${ACL_FILE.pathname}`);
+}
