@@ -39,6 +39,10 @@ export interface ServiceSpec {
   readonly description: string;
   /** The URL it serves by default, if any (the launcher prints it). */
   readonly url?: string;
+  /** Files and folders `deno compile` must embed (models, static pages), relative to the root. */
+  readonly include?: readonly string[];
+  /** npm packages with native addons that `deno bundle` leaves external (loaded at run time). */
+  readonly external?: readonly string[];
 }
 
 // Every service talks MQTT and reads its config from env; most read files (models, config).
