@@ -100,19 +100,22 @@ export const serviceTable: Readonly<Record<ServiceName, ServiceSpec>> = {
   "movement-service": spec(
     "movement-service",
     "tars-movement",
-    // servo controller device / helper process
-    ["--allow-write", "--allow-run"],
+    // libc open/ioctl/write on /dev/i2c-N (MOVEMENT_DRIVER=pca9685 only)
+    ["--allow-ffi"],
     "drives the servos (simulated in dev)",
   ),
   "camera-service": spec(
     "camera-service",
     "tars-camera",
     // ffmpeg capture subprocess; serves MJPEG over HTTP (port 8080)
-    ["--allow-run"],
+    ["--allow-run=ffmpeg"],
     "captures frames and serves them over HTTP",
     "http://127.0.0.1:8080/stream",
   ),
-  "ui-web": spec("ui-web", "ui-web", [], "web UI", "http://127.0.0.1:5010"),
+  "ui-web": {
+    ...spec("ui-web", "ui-web", [], "the live dashboard", "http://127.0.0.1:5010"),
+    include: ["services/ui-web/static"],
+  },
 };
 
 /**

@@ -130,7 +130,7 @@ export const topics = {
     eventType: "stt.final",
     schema: FinalTranscript,
     qos: 1,
-    publishers: ["stt-worker"],
+    publishers: ["stt-worker", "ui-web"],
     subscribers: ["router", "memory-worker", "wake-activation", "ui-web"],
     description: "A finished, accepted utterance; its message_id becomes the llm/request id.",
   }),
@@ -335,7 +335,7 @@ export const topics = {
     schema: CharacterUpdate,
     qos: 1,
     acceptsRaw: true,
-    publishers: ["llm-worker"],
+    publishers: ["llm-worker", "ui-web"],
     subscribers: ["memory-worker"],
     description: "Set one trait or reset all traits; raw JSON accepted. QoS 1 (py-tars " +
       "subscribes with 0) because a lost update is a silently ignored user request.",
@@ -348,7 +348,7 @@ export const topics = {
     qos: 1,
     retain: true,
     publishers: ["memory-worker"],
-    subscribers: ["llm-worker"],
+    subscribers: ["llm-worker", "ui-web"],
     description: "The current character, retained; republished on every change.",
   }),
 
@@ -373,7 +373,7 @@ export const topics = {
     // QoS 1 (py-tars: 0): the watchdog needs the broker's PUBACK to know a beat got through.
     qos: 1,
     publishers: ["*"],
-    subscribers: [],
+    subscribers: ["ui-web"],
     description:
       "Raw JSON heartbeat of each client with heartbeats enabled (not enveloped); QoS 1 so " +
       "that the watchdog sees the broker acknowledge it.",
@@ -409,7 +409,7 @@ export const topics = {
     schema: TestMovementRequest,
     qos: 1,
     acceptsRaw: true,
-    publishers: ["router", "llm-worker"],
+    publishers: ["router", "llm-worker", "ui-web"],
     subscribers: ["movement-service", "esp32"],
     description: "A movement command for the ESP32; raw JSON accepted (the ESP32 firmware " +
       "parses raw only).",
@@ -421,9 +421,21 @@ export const topics = {
     schema: EmergencyStopCommand,
     qos: 1,
     acceptsRaw: true,
-    publishers: ["router", "llm-worker"],
+    publishers: ["router", "llm-worker", "ui-web"],
     subscribers: ["movement-service", "esp32"],
     description: "Emergency stop; the ESP32 stops on any message here. Raw JSON accepted.",
+  }),
+  movementClear: defineTopic({
+    name: "movementClear",
+    topic: "movement/clear",
+    eventType: "movement.clear",
+    schema: EmergencyStopCommand,
+    qos: 1,
+    acceptsRaw: true,
+    publishers: ["router", "llm-worker", "ui-web"],
+    subscribers: ["movement-service"],
+    description: "Clears movement-service's latched emergency stop (a `reset` command also " +
+      "clears it); same payload as movement/stop. Raw JSON accepted.",
   }),
   movementStatus: defineTopic({
     name: "movementStatus",

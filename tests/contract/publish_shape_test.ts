@@ -39,6 +39,7 @@ const MINIMAL_INPUTS: Record<Exclude<TopicName, "audioPcm">, Record<string, unkn
   systemMetrics: [{ client_id: "tars-router", counters: {} }],
   movementTest: [{ command: "wave" }],
   movementStop: [{}],
+  movementClear: [{}],
   movementStatus: [{ event: "command_started" }],
   movementState: [{ event: "ready" }],
   movementFrame: [{ ch0: 300 }],

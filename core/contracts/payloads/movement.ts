@@ -207,9 +207,11 @@ export type ServoFrame = z.output<typeof ServoFrame>;
 
 /** MoveLegsParams: `params` of the `move_legs` command, percentages 1..100. */
 export const MoveLegsParams = z.strictObject({
-  height_percent: z.number().min(1).max(100).meta({ description: "1 = down, 100 = up." }),
-  left_percent: z.number().min(1).max(100).meta({ description: "1 = back, 100 = forward." }),
-  right_percent: z.number().min(1).max(100).meta({ description: "1 = back, 100 = forward." }),
+  height_percent: z.number().min(1).max(100).meta({
+    description: "1 = up (tall), 100 = down (crouched), as the ESP32 firmware maps it.",
+  }),
+  left_percent: z.number().min(1).max(100).meta({ description: "1 = forward, 100 = back." }),
+  right_percent: z.number().min(1).max(100).meta({ description: "1 = forward, 100 = back." }),
 }).meta({ title: "MoveLegsParams", description: "Leg positions for move_legs." });
 /** A parsed {@linkcode MoveLegsParams}. */
 export type MoveLegsParams = z.output<typeof MoveLegsParams>;

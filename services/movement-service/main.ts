@@ -1,0 +1,23 @@
+/**
+ * movement-service: executes the 20 TARS movement commands of movement/test as servo pose
+ * sequences through a driver (`MOVEMENT_DRIVER`: sim, pca9685, esp32), with clamped pulses,
+ * a latched emergency stop on movement/stop, a bounded queue and a command TTL.
+ *
+ * @module
+ */
+import { runService } from "../../core/mod.ts";
+import { readMovementConfig } from "./config.ts";
+import { startMovementService } from "./service.ts";
+
+if (import.meta.main) {
+  await runService("movement-service", async ({ client, logger, signal, env }) => {
+    const config = readMovementConfig(env);
+    const service = await startMovementService({ client, logger }, { config });
+    if (!signal.aborted) {
+      await new Promise<void>((resolve) =>
+        signal.addEventListener("abort", () => resolve(), { once: true })
+      );
+    }
+    await service.close(); // servos off while the client is still connected
+  }, { mqtt: { clientId: "tars-movement" } });
+}

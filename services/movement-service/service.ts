@@ -1,0 +1,222 @@
+/**
+ * Wires the movement controller to MQTT: movement/test (enveloped or raw) feeds the queue,
+ * any message at all on movement/stop stops, movement/clear clears a latched stop, and the
+ * controller's reports go out on movement/status and movement/state. Fixes py-tars'
+ * movement-service, which rejected envelopes, called a removed publish method and would
+ * have re-published onto the topic it consumes.
+ *
+ * @module
+ */
+import {
+  filterOf,
+  type Logger,
+  type MqttClient,
+  RateLimitedLog,
+  type Subscription,
+  TestMovementRequest,
+  topics,
+} from "../../core/mod.ts";
+import type { MovementConfig } from "./config.ts";
+import {
+  type Clock,
+  MovementController,
+  type MovementStateReport,
+  type MovementStatusReport,
+} from "./controller.ts";
+import type { ServoDriver } from "./drivers/driver.ts";
+import { createDriver } from "./drivers/mod.ts";
+
+/** What the service needs from its context. */
+export interface MovementServiceContext {
+  /** The connected client. */
+  readonly client: MqttClient;
+  /** The service's logger. */
+  readonly logger: Logger;
+}
+
+/** Options of {@linkcode startMovementService}. */
+export interface MovementServiceOptions {
+  /** The configuration (`readMovementConfig`). */
+  readonly config: MovementConfig;
+  /** A driver to use instead of the configured one (tests). Opened by the service. */
+  readonly driver?: ServoDriver;
+  /** Time source of the controller (tests). */
+  readonly clock?: Clock;
+}
+
+/** Counters of the service. */
+export interface MovementServiceCounters {
+  /** movement/test messages that were not a valid TestMovementRequest. */
+  invalid: number;
+  /** Retained movement/test or movement/clear messages ignored. */
+  retainedIgnored: number;
+  /** Publishes of status/state that failed. */
+  publishErrors: number;
+}
+
+/** A running movement-service. */
+export interface MovementService {
+  /** The controller (queue, stop latch). */
+  readonly controller: MovementController;
+  /** The driver in use. */
+  readonly driver: ServoDriver;
+  /** Counters. */
+  readonly counters: Readonly<MovementServiceCounters>;
+  /** Unsubscribes, stops the running command, switches the servos off and closes the driver. */
+  close(): Promise<void>;
+}
+
+/** Opens the driver, subscribes and starts executing commands. */
+export async function startMovementService(
+  context: MovementServiceContext,
+  options: MovementServiceOptions,
+): Promise<MovementService> {
+  const { client, logger } = context;
+  const { config } = options;
+  const counters: MovementServiceCounters = { invalid: 0, retainedIgnored: 0, publishErrors: 0 };
+  const warnings = new RateLimitedLog(10_000);
+
+  const publish = (what: string, sending: Promise<unknown>) => {
+    sending.catch((error) => {
+      counters.publishErrors++;
+      warnings.maybe(
+        `publish:${what}`,
+        (suppressed) =>
+          logger.warn("Could not publish {what}: {error}", { what, error, suppressed }),
+      );
+    });
+  };
+  const onStatus = (status: MovementStatusReport) => {
+    const level = status.event === "command_failed" || status.event === "queue_full" ||
+        status.event === "emergency_stop"
+      ? "warn"
+      : "info";
+    logger[level]("movement {event} {command} {detail}", {
+      event: status.event,
+      command: status.command ?? "",
+      detail: status.detail ?? "",
+      request_id: status.request_id,
+    });
+    publish("movement/status", client.publishEvent(topics.movementStatus, { ...status }));
+  };
+  const onState = (state: MovementStateReport) => {
+    publish("movement/state", client.publishEvent(topics.movementState, { ...state }));
+  };
+
+  const driver = options.driver ?? createDriver(config, client);
+  await driver.open();
+  const controller = new MovementController({
+    driver,
+    commandTtlMs: config.commandTtlMs,
+    queueSize: config.queueSize,
+    timing: { frameMs: config.frameMs, msPerTick: config.msPerTick },
+    clock: options.clock,
+    onStatus,
+    onState,
+    onError: (error, what) =>
+      logger.error("Servo driver error while {what}: {error}", { what, error }),
+  });
+
+  const subscriptions: Subscription[] = [];
+  // Any message on movement/stop stops, whatever its shape (the firmware's rule): raw bytes.
+  subscriptions.push(
+    await client.subscribeRaw(topics.movementStop, async (bytes, message) => {
+      const reason = stopReason(bytes, message.retained);
+      await controller.emergencyStop(reason);
+    }, { queueSize: 16, overflow: "drop-oldest" }),
+  );
+  subscriptions.push(
+    await client.subscribe(topics.movementClear, (clear, message) => {
+      if (message.retained) {
+        counters.retainedIgnored++;
+        logger.warn("Ignoring a retained movement/clear: a clear must be sent live");
+        return;
+      }
+      if (!controller.clearStop(clear.reason ?? "movement/clear")) {
+        logger.info("movement/clear received; no emergency stop was latched");
+      }
+    }),
+  );
+  // Validated here rather than by the client, so a bad command gets a command_failed.
+  subscriptions.push(
+    await client.subscribe<unknown>(filterOf(topics.movementTest), (data, message) => {
+      if (message.retained) {
+        counters.retainedIgnored++;
+        logger.warn("Ignoring a retained movement/test: stale commands are not executed");
+        return;
+      }
+      const parsed = TestMovementRequest.safeParse(data);
+      if (parsed.success) {
+        controller.submit(parsed.data);
+        return;
+      }
+      counters.invalid++;
+      const fields = isRecord(data) ? data : {};
+      const command = typeof fields.command === "string" ? fields.command : undefined;
+      const requestId = typeof fields.request_id === "string" ? fields.request_id : undefined;
+      if (command === "stop") {
+        void controller.emergencyStop("stop command (invalid fields ignored)");
+        return;
+      }
+      const error = `invalid movement/test: ${
+        parsed.error.issues.map((issue) => `${issue.path.join(".") || "payload"}: ${issue.message}`)
+          .join("; ")
+      }`;
+      warnings.maybe("invalid", (suppressed) => logger.warn("{error}", { error, suppressed }));
+      onStatus({ event: "command_failed", command, request_id: requestId, detail: error });
+      onState({ event: "command_error", error });
+    }, {
+      wire: "envelope",
+      acceptRaw: true,
+      qos: topics.movementTest.qos,
+      queueSize: 64,
+    }),
+  );
+
+  onStatus({ event: "connected", detail: `driver ${driver.name}` });
+  onState({ event: "ready" });
+  logger.info("movement-service ready with the {driver} driver", { driver: driver.name });
+
+  let closed: Promise<void> | null = null;
+  return {
+    controller,
+    driver,
+    counters,
+    close() {
+      closed ??= (async () => {
+        for (const subscription of subscriptions) {
+          await subscription.unsubscribe().catch(() => {});
+        }
+        await controller.close();
+        try {
+          await driver.close();
+        } catch (error) {
+          logger.error("Closing the {driver} driver failed: {error}", {
+            driver: driver.name,
+            error,
+          });
+        }
+        onState({ event: "shutdown" });
+      })();
+      return closed;
+    },
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function stopReason(bytes: Uint8Array, retained: boolean): string {
+  let reason = "movement/stop";
+  try {
+    const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    const data = isRecord(value) && isRecord(value.data) ? value.data : value;
+    if (isRecord(data) && typeof data.reason === "string" && data.reason) {
+      reason = `movement/stop: ${data.reason}`;
+    }
+  } catch {
+    // Not JSON: still a stop.
+  }
+  return retained ? `${reason} (retained)` : reason;
+}

@@ -1,0 +1,34 @@
+/**
+ * ui-web: the robot's live dashboard. One MQTT connection feeds a page served on
+ * UI_HOST:UI_PORT (default 127.0.0.1:5010) with live updates over Server-Sent Events:
+ * conversation (stt partials/finals, streamed LLM replies, TTS), health tiles, camera,
+ * movement buttons with an emergency stop, memory search and character traits; the page
+ * talks back with typed text (stt/final), push-to-talk audio (audio/pcm/ui-web) and
+ * plays tts/audio.
+ *
+ * @module
+ */
+import { ConfigError, EXIT_CONFIG, runService } from "../../core/mod.ts";
+import { readUiWebConfig, type UiWebConfig } from "./config.ts";
+import { startUiWeb } from "./server.ts";
+
+if (import.meta.main) {
+  // Checked before connecting, so a bad setting is reported even when the broker is down.
+  let config: UiWebConfig;
+  try {
+    config = readUiWebConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    Deno.exit(EXIT_CONFIG);
+  }
+  await runService("ui-web", async ({ client, logger, signal }) => {
+    const server = await startUiWeb({ client, logger, config });
+    if (!signal.aborted) {
+      await new Promise<void>((resolve) =>
+        signal.addEventListener("abort", () => resolve(), { once: true })
+      );
+    }
+    await server.close();
+  }, { mqtt: { clientId: "ui-web" } });
+}

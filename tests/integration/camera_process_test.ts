@@ -1,0 +1,136 @@
+/**
+ * camera-service as a process (`services/camera-service/main.ts`), the way `deno task dev`
+ * and systemd run it: health on MQTT, HTTP on a free port, ffmpeg child killed → capture
+ * resumes, SIGTERM → clean exit with no ffmpeg left, CAMERA_ENABLED=0, bad env → exit 78.
+ */
+import assert from "node:assert/strict";
+import { type HealthPing, topicFor, topics } from "../../core/mod.ts";
+import { freePort, startBroker } from "../helpers/broker.ts";
+import { ffmpegChildren, processGone, sof0Size } from "../helpers/camera_media.ts";
+import { testClient, waitFor } from "../helpers/wait.ts";
+
+const T = 20_000;
+const ENTRY = new URL("../../services/camera-service/main.ts", import.meta.url).pathname;
+const PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read", "--allow-run=ffmpeg"];
+
+function spawnCamera(env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMISSIONS, ENTRY],
+    env: { LOG_LEVEL: "warning", ...env },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function stopCamera(child: Deno.ChildProcess): Promise<{ code: number; stderr: string }> {
+  try {
+    child.kill("SIGTERM");
+  } catch { /* already gone */ }
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  return { code: status.code, stderr };
+}
+
+async function snapshotSeq(url: string): Promise<number> {
+  const response = await fetch(`${url}/snapshot`);
+  const body = new Uint8Array(await response.arrayBuffer());
+  if (response.status !== 200) return 0;
+  assert.deepEqual(sof0Size(body), { width: 320, height: 240 });
+  return Number(response.headers.get("x-frame-seq"));
+}
+
+Deno.test("camera process: serves, publishes health as tars-camera, survives a killed ffmpeg, stops cleanly", async () => {
+  await using broker = await startBroker();
+  await using watcher = testClient(broker.url);
+  await watcher.connect({ timeoutMs: T });
+  const health: HealthPing[] = [];
+  await watcher.subscribe(topics.systemHealth, (ping) => void health.push(ping), {
+    params: { client_id: "tars-camera" },
+  });
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawnCamera({
+    MQTT_URL: broker.url,
+    CAMERA_HTTP_HOST: "127.0.0.1",
+    CAMERA_HTTP_PORT: String(port),
+    CAMERA_WIDTH: "320",
+    CAMERA_HEIGHT: "240",
+    CAMERA_RESTART_MIN_MS: "100",
+  });
+  let stopped: { code: number; stderr: string } | null = null;
+  try {
+    await waitFor(() => health.some((ping) => ping.ok && ping.event === "ready"), "ready", T);
+    assert.equal(
+      topicFor(topics.systemHealth, { client_id: "tars-camera" }),
+      "system/health/tars-camera",
+    );
+    let seq = 0;
+    await waitFor(async () => (seq = await snapshotSeq(url).catch(() => 0)) > 0, "snapshot", T);
+    const [ffmpeg] = ffmpegChildren(child.pid);
+    assert.ok(ffmpeg, "the service runs one ffmpeg child");
+    Deno.kill(ffmpeg, "SIGKILL");
+    await waitFor(() => processGone(ffmpeg), "ffmpeg killed", T);
+    await waitFor(
+      () => {
+        const now = ffmpegChildren(child.pid);
+        return now.length === 1 && now[0] !== ffmpeg;
+      },
+      "a new ffmpeg",
+      T,
+    );
+    const afterKill = await snapshotSeq(url).catch(() => 0);
+    await waitFor(
+      async () => (await snapshotSeq(url).catch(() => 0)) > Math.max(seq, afterKill),
+      "frames resume",
+      T,
+    );
+    const healthz = await (await fetch(`${url}/healthz`)).json();
+    assert.equal(healthz.ok, true);
+    assert.ok(healthz.restarts >= 1);
+    const last = ffmpegChildren(child.pid)[0];
+    stopped = await stopCamera(child);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.ok(processGone(last), "no ffmpeg left behind");
+    await waitFor(() => health.some((ping) => ping.event === "shutdown"), "health shutdown", T);
+  } finally {
+    if (!stopped) await stopCamera(child);
+  }
+});
+
+Deno.test("camera process: CAMERA_ENABLED=0 idles with health ok and no ffmpeg", async () => {
+  await using broker = await startBroker();
+  const port = freePort();
+  const child = spawnCamera({
+    MQTT_URL: broker.url,
+    CAMERA_ENABLED: "0",
+    CAMERA_HTTP_HOST: "127.0.0.1",
+    CAMERA_HTTP_PORT: String(port),
+  });
+  try {
+    let healthz: { ok?: boolean; enabled?: boolean } = {};
+    await waitFor(
+      async () => {
+        healthz = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.json()).catch(
+          () => ({}),
+        );
+        return healthz.ok;
+      },
+      "healthz",
+      T,
+    );
+    assert.equal(healthz.enabled, false);
+    assert.deepEqual(ffmpegChildren(child.pid), []);
+  } finally {
+    const { code, stderr } = await stopCamera(child);
+    assert.equal(code, 0, stderr);
+  }
+});
+
+Deno.test("camera process: a bad variable exits 78 naming it", async () => {
+  await using broker = await startBroker();
+  const child = spawnCamera({ MQTT_URL: broker.url, CAMERA_FPS: "fast", CAMERA_ROTATION: "45" });
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  assert.equal(status.code, 78, stderr);
+  assert.match(stderr, /CAMERA_FPS="fast": expected an integer from 1 to 60/);
+  assert.match(stderr, /CAMERA_ROTATION="45"/);
+});
