@@ -1,5 +1,6 @@
 /**
- * Generates `docs/topics.md`, `docs/asyncapi.yaml` and the Mosquitto ACL
+ * Generates `docs/topics.md`, `docs/asyncapi.yaml`, the service part of `docs/configuration.md`
+ * (see `ops/gen_config_docs.ts`) and the Mosquitto ACL
  * (`ops/mosquitto/tars.acl`, see `ops/mosquitto/acl.ts`) from the topic table in
  * `core/contracts/topics.ts`. Run it with `deno task docs`; `tests/contract/docs_fresh_test.ts`
  * fails when the committed files are stale.
@@ -14,6 +15,7 @@ import { z } from "zod";
 import { topicList, topicParams, type TopicSpec } from "../core/contracts/mod.ts";
 import { generatedDefaults } from "../core/contracts/payloads/common.ts";
 import { ACL_FILE, renderAcl } from "./mosquitto/acl.ts";
+import { CONFIG_MD, renderConfigurationMd } from "./gen_config_docs.ts";
 
 /** A JSON Schema object as produced by `z.toJSONSchema`. */
 export type JsonSchema = { [key: string]: unknown };
@@ -391,5 +393,8 @@ if (import.meta.main) {
   await Deno.writeTextFile(DOCS_FILES.topicsMd, docs.topicsMd);
   await Deno.writeTextFile(DOCS_FILES.asyncapiYaml, docs.asyncapiYaml);
   await Deno.writeTextFile(ACL_FILE, renderAcl());
-  console.log("Wrote docs/topics.md, docs/asyncapi.yaml and ops/mosquitto/tars.acl");
+  await Deno.writeTextFile(CONFIG_MD, renderConfigurationMd(await Deno.readTextFile(CONFIG_MD)));
+  console.log(
+    "Wrote docs/topics.md, docs/asyncapi.yaml, ops/mosquitto/tars.acl and docs/configuration.md",
+  );
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { topicList } from "../../core/contracts/mod.ts";
+import { CONFIG_MD, renderConfigurationMd } from "../../ops/gen_config_docs.ts";
 import { DOCS_FILES, renderDocs } from "../../ops/gen_docs.ts";
 
 const STALE = "is stale: run deno task docs";
@@ -74,4 +75,9 @@ Deno.test("asyncapi envelope messages wrap the payload in the envelope", () => {
   assert.deepEqual(final.properties.data.required, ["text"]);
   const keepalive = doc.components.messages.systemKeepalive.payload;
   assert.ok(!("properties" in keepalive && "data" in (keepalive.properties as object)));
+});
+
+Deno.test("docs/configuration.md lists every service's environment (deno task docs)", () => {
+  const committed = Deno.readTextFileSync(CONFIG_MD);
+  assert.ok(committed === renderConfigurationMd(committed), `docs/configuration.md ${STALE}`);
 });
