@@ -5,7 +5,8 @@
  * $ deno task compile                      # every service, both targets → dist/<target>/tars-<service>
  * $ deno task compile --target=aarch64-unknown-linux-gnu router tts-worker
  * $ deno task compile --dry-run            # print the deno compile commands only
- * $ deno task compile --bundle             # dist/bundle/tars-<service>.js (no runtime download)
+ * $ deno task compile --out-dir=/tmp/build # instead of dist/
+ * $ deno task compile --bundle             # dist/bundle/<service>/tars-<service>.js (no download)
  * ```
  *
  * Each binary gets the service's least permissions from `ops/services.ts` baked in, so it runs
@@ -18,7 +19,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { existingServices, type ServiceSpec } from "./services.ts";
 
 /** The targets `deno task compile` builds by default: the Orange Pi (arm64) and x86_64 hosts. */
@@ -38,10 +39,11 @@ export interface BuildStep {
 export function compileSteps(
   services: readonly ServiceSpec[],
   targets: readonly string[] = COMPILE_TARGETS,
+  outDir = "dist",
 ): BuildStep[] {
   return targets.flatMap((target) =>
     services.map((service) => {
-      const output = join("dist", target, `tars-${service.name}`);
+      const output = join(outDir, target, `tars-${service.name}`);
       return {
         service,
         output,
@@ -60,10 +62,14 @@ export function compileSteps(
   );
 }
 
-/** The `deno bundle` steps: `dist/bundle/tars-<service>.js` per service. */
-export function bundleSteps(services: readonly ServiceSpec[]): BuildStep[] {
+/**
+ * The `deno bundle` steps: `dist/bundle/<service>/tars-<service>.js` per service. The files a
+ * service includes (e.g. ui-web's `static/`) are copied beside its bundle by
+ * {@linkcode copyIncludes}, at the same place relative to the entrypoint.
+ */
+export function bundleSteps(services: readonly ServiceSpec[], outDir = "dist"): BuildStep[] {
   return services.map((service) => {
-    const output = join("dist", "bundle", `tars-${service.name}.js`);
+    const output = join(outDir, "bundle", service.name, `tars-${service.name}.js`);
     return {
       service,
       output,
@@ -83,6 +89,25 @@ export function bundleSteps(services: readonly ServiceSpec[]): BuildStep[] {
 /** npm packages with native addons stay outside the bundle and load from node_modules. */
 function bundleExternals(service: ServiceSpec): string[] {
   return (service.external ?? []).flatMap((pkg) => ["--external", pkg]);
+}
+
+/** Copies a bundled service's `include` paths next to its bundle (relative to its folder). */
+export async function copyIncludes(step: BuildStep, root: string): Promise<void> {
+  const serviceDir = dirname(step.service.entry);
+  for (const path of step.service.include ?? []) {
+    const target = resolve(root, dirname(step.output), relative(serviceDir, path));
+    await Deno.mkdir(dirname(target), { recursive: true });
+    await copyTree(join(root, path), target);
+  }
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  const info = await Deno.stat(from);
+  if (!info.isDirectory) return await Deno.copyFile(from, to);
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    await copyTree(join(from, entry.name), join(to, entry.name));
+  }
 }
 
 async function runStep(step: BuildStep, root: string): Promise<boolean> {
@@ -118,15 +143,20 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const services = names.length > 0 ? all.filter((s) => names.includes(s.name)) : all;
   const targets = flags.filter((f) => f.startsWith("--target=")).map((f) => f.slice(9));
+  const outDir = flags.find((f) => f.startsWith("--out-dir="))?.slice(10) || "dist";
   const steps = flags.includes("--bundle")
-    ? bundleSteps(services)
-    : compileSteps(services, targets.length > 0 ? targets : COMPILE_TARGETS);
+    ? bundleSteps(services, outDir)
+    : compileSteps(services, targets.length > 0 ? targets : COMPILE_TARGETS, outDir);
   if (flags.includes("--dry-run")) {
     for (const step of steps) console.log(`deno ${step.args.join(" ")}`);
     return 0;
   }
   let failed = 0;
-  for (const step of steps) if (!await runStep(step, root)) failed++;
+  const bundling = flags.includes("--bundle");
+  for (const step of steps) {
+    if (!await runStep(step, root)) failed++;
+    else if (bundling) await copyIncludes(step, root);
+  }
   console.log(`${steps.length - failed} built, ${failed} failed`);
   return failed === 0 ? 0 : 1;
 }
