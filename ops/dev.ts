@@ -110,7 +110,8 @@ export async function runDevStack(opts: DevStackOptions = {}): Promise<void> {
         new Deno.Command(Deno.execPath(), {
           args: ["run", ...spec.permissions, entry],
           cwd: root,
-          env: { ...env, MQTT_URL: url },
+          // Readable lines in a terminal; JSON when the launcher's own output is piped.
+          env: { LOG_FORMAT: color ? "pretty" : "auto", ...env, MQTT_URL: url },
           stdin: "null",
           stdout: "piped",
           stderr: "piped",

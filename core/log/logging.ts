@@ -28,11 +28,11 @@ export const ROOT_CATEGORY = "tars";
 export interface LoggingOptions {
   /** Lowest level written; default from `LOG_LEVEL`, else `info`. */
   level?: LogLevel;
-  /** Output format; default `auto`. */
+  /** Output format; default from `LOG_FORMAT` (`auto`, `json`, `pretty`/`text`), else `auto`. */
   format?: LogFormat;
   /** Where records go; default a stderr writer. Tests pass their own sink. */
   sink?: Sink;
-  /** Environment to read `LOG_LEVEL` from; default the process environment. */
+  /** Environment to read `LOG_LEVEL` and `LOG_FORMAT` from; default the process environment. */
   env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -79,6 +79,22 @@ export function redactingSink(sink: Sink): Sink {
   };
 }
 
+const FORMAT_WORDS: Record<string, LogFormat> = {
+  auto: "auto",
+  json: "json",
+  pretty: "pretty",
+  text: "pretty",
+};
+
+function formatFromEnv(env: LoggingOptions["env"]): LogFormat {
+  const raw = env ? env.LOG_FORMAT : Deno.env.get("LOG_FORMAT");
+  if (raw === undefined || raw === "") return "auto";
+  const format = FORMAT_WORDS[raw.trim().toLowerCase()];
+  if (format) return format;
+  console.error(`LOG_FORMAT=${JSON.stringify(raw)} is not auto, json, pretty or text; using auto`);
+  return "auto";
+}
+
 /**
  * Configures logging for the whole process (call once, at start; calling again replaces
  * the configuration). Every logger under `tars` writes through one redacting sink.
@@ -95,7 +111,7 @@ export function setupLogging(options: LoggingOptions = {}): void {
       );
     }
   }
-  const format = options.format ?? "auto";
+  const format = options.format ?? formatFromEnv(options.env);
   const resolved = format === "auto" ? (Deno.stderr.isTerminal() ? "pretty" : "json") : format;
   configureSync({
     reset: true,

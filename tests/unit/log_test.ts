@@ -45,3 +45,25 @@ Deno.test("rate-limited log emits once per interval and counts the rest", () => 
   for (let t = 0; t < 2500; t += 100) limiter.maybe("k", (n) => lines.push(n), t);
   assert.deepEqual(lines, [0, 9, 9]);
 });
+
+Deno.test("LOG_FORMAT picks JSON or text for the stderr writer", async () => {
+  const script = 'import { getLogger, setupLogging } from "./core/mod.ts"; setupLogging(); ' +
+    'getLogger("fmt").info("hello {who}", { who: "world" });';
+  const line = async (format: string) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", script],
+      cwd: new URL("../../", import.meta.url),
+      env: { LOG_FORMAT: format },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    return new TextDecoder().decode(out.stderr).trim();
+  };
+  assert.equal(JSON.parse(await line("json")).message, 'hello "world"');
+  // deno-lint-ignore no-control-regex -- strips the ANSI colours of the text format
+  const text = (await line("text")).replace(/\x1b\[[0-9;]*m/g, "");
+  assert.throws(() => JSON.parse(text));
+  assert.match(text, /hello "world"/);
+  const bad = await line("xml");
+  assert.match(bad, /LOG_FORMAT="xml" is not auto, json, pretty or text; using auto/);
+});
