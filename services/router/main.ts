@@ -1,0 +1,36 @@
+/**
+ * router: the conversation brain between stt-worker and tts-worker. It gates transcripts
+ * (live mode, wake window, response window), answers built-in rules (time, "say …",
+ * greetings, live mode, movement commands) and sends everything else to llm-worker,
+ * speaking the streamed reply sentence by sentence.
+ *
+ * Run: `deno run --allow-net --allow-env --allow-read --allow-sys services/router/main.ts`
+ *
+ * @module
+ */
+import { runService, type RunServiceOptions, type ServiceContext } from "../../core/mod.ts";
+import { readRouterConfig } from "./config.ts";
+import { startRouterService } from "./service.ts";
+
+/** The service's name and default MQTT client id. */
+export const ROUTER_CLIENT_ID = "tars-router";
+
+/** `runService` options of the router (client id `tars-router`). */
+export const ROUTER_RUN_OPTIONS: RunServiceOptions = { mqtt: { clientId: ROUTER_CLIENT_ID } };
+
+/** The router's `main` for `runService`: reads its config, routes until stopped. */
+export async function routerMain(context: ServiceContext): Promise<void> {
+  const { client, logger, signal, env } = context;
+  const config = readRouterConfig(env);
+  const service = await startRouterService({ client, logger }, { config });
+  if (!signal.aborted) {
+    await new Promise<void>((resolve) =>
+      signal.addEventListener("abort", () => resolve(), { once: true })
+    );
+  }
+  await service.close();
+}
+
+if (import.meta.main) {
+  await runService("router", routerMain, ROUTER_RUN_OPTIONS);
+}
