@@ -1,0 +1,144 @@
+/**
+ * The brain loop end to end: router and llm-worker run as child processes (their real
+ * main.ts) against real Mosquitto and the fake OpenAI server. stt/final → llm/request →
+ * streamed deltas → sentences on tts/say in order; a wake `interrupt` mid-stream cancels the
+ * request, which stops both the HTTP stream and the speech.
+ *
+ * Health "ready" is published at connect, before a service subscribes, so readiness is
+ * observed by behaviour: llm-worker's character/get (sent after its subscriptions) and the
+ * router answering a "what time is it" probe (a rule, no LLM involved).
+ */
+import assert from "node:assert/strict";
+import { type HealthPing, type LLMRequest, topics, type TtsSay } from "../../core/mod.ts";
+import { startBroker } from "../helpers/broker.ts";
+import { fake, startFakeOpenAI } from "../helpers/llm_fake_openai.ts";
+import { sleep, testClient, waitFor } from "../helpers/wait.ts";
+
+const T = 20_000;
+const ROOT = new URL("../../", import.meta.url).pathname;
+const PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read"];
+
+function spawn(service: string, env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMISSIONS, `${ROOT}services/${service}/main.ts`],
+    env: { LOG_LEVEL: "warning", ...env },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function stop(child: Deno.ChildProcess): Promise<{ code: number; stderr: string }> {
+  try {
+    child.kill("SIGTERM");
+  } catch { /* already gone */ }
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  return { code: status.code, stderr };
+}
+
+async function brain(
+  test: (ctx: {
+    llm: Awaited<ReturnType<typeof startFakeOpenAI>>;
+    user: ReturnType<typeof testClient>;
+    said: TtsSay[];
+    requests: LLMRequest[];
+  }) => Promise<void>,
+) {
+  await using broker = await startBroker();
+  await using llm = await startFakeOpenAI({ apiKey: "sk-e2e" });
+  await using user = testClient(broker.url);
+  await user.connect({ timeoutMs: T });
+  const ready = new Set<string>();
+  await user.subscribe(topics.systemHealth, (ping: HealthPing, context) => {
+    if (ping.event === "ready") ready.add(context.topic);
+  });
+  const said: TtsSay[] = [];
+  await user.subscribe(topics.ttsSay, (say) => void said.push(say));
+  const requests: LLMRequest[] = [];
+  await user.subscribe(topics.llmRequest, (request) => void requests.push(request));
+  let workerSubscribed = false;
+  await user.subscribe(topics.characterGet, () => {
+    workerSubscribed = true;
+  });
+  const base = { PATH: Deno.env.get("PATH") ?? "", MQTT_URL: broker.url };
+  const worker = spawn("llm-worker", {
+    ...base,
+    OPENAI_API_KEY: "sk-e2e",
+    OPENAI_BASE_URL: llm.baseURL,
+    LLM_MODEL: "fake-model",
+  });
+  const router = spawn("router", {
+    ...base,
+    ROUTER_LIVE_MODE_DEFAULT: "true",
+    ONLINE_ANNOUNCE: "false",
+    ROUTER_WAKE_ACK_ENABLED: "false",
+    ROUTER_STREAM_MIN_CHARS: "10",
+  });
+  const results: Array<{ code: number; stderr: string }> = [];
+  try {
+    await waitFor(
+      () => ready.has("system/health/tars-llm") && ready.has("system/health/tars-router"),
+      "router and llm-worker ready",
+      T,
+    );
+    await waitFor(() => workerSubscribed, "llm-worker subscribed (character/get)", T);
+    // Probe the router until it answers (a probe sent before it subscribed is lost).
+    const deadline = Date.now() + T;
+    while (said.length === 0) {
+      if (Date.now() > deadline) throw new Error("router never answered the time probe");
+      await user.publishEvent(topics.sttFinal, { text: "what time is it" });
+      const until = Date.now() + 500;
+      while (said.length === 0 && Date.now() < until) await sleep(20);
+    }
+    await sleep(600); // let a late answer to an earlier probe arrive before the test starts
+    said.length = 0;
+    await test({ llm, user, said, requests });
+  } finally {
+    results.push(await stop(router), await stop(worker));
+  }
+  for (const result of results) assert.equal(result.code, 0, result.stderr);
+}
+
+Deno.test("brain loop: stt/final → llm/request → streamed deltas → sentences on tts/say in order", async () => {
+  await brain(async ({ llm, user, said, requests }) => {
+    llm.enqueue(fake.text([
+      "The first",
+      " sentence is here.",
+      " The second",
+      " one follows!",
+      " Is this",
+      " the third?",
+    ], { chunkDelayMs: 30 }));
+    await user.publishEvent(topics.sttFinal, { text: "tell me three things" });
+    await waitFor(() => said.length >= 3, "three sentences spoken", T);
+    await sleep(300); // nothing more should follow
+    assert.deepEqual(said.map((say) => say.text.trim()), [
+      "The first sentence is here.",
+      "The second one follows!",
+      "Is this the third?",
+    ]);
+    assert.equal(requests.length, 1);
+    assert.equal(requests[0].text, "tell me three things");
+    assert.equal(requests[0].stream, true);
+    assert.equal(llm.requests[0].stream, true);
+    assert.equal(llm.requests[0].body.messages.at(-1)?.content, "tell me three things");
+    assert.equal(await llm.waitForEnd(1), "completed");
+  });
+});
+
+Deno.test("brain loop: wake interrupt mid-stream stops the HTTP stream and the speech", async () => {
+  await brain(async ({ llm, user, said }) => {
+    const sentences = Array.from({ length: 40 }, (_, i) => ` Sentence number ${i + 1} is here.`);
+    llm.enqueue(fake.text(sentences, { chunkDelayMs: 150 }));
+    await user.publishEvent(topics.sttFinal, { text: "talk for a long time" });
+    await waitFor(() => said.length >= 1, "first sentence spoken", T);
+    await user.publishEvent(topics.wakeEvent, { type: "interrupt" });
+    assert.equal(await llm.waitForEnd(1, T), "aborted", "HTTP stream aborted by the cancel");
+    const spoken = said.filter((say) => !say.wake_ack).length;
+    await sleep(800); // several chunk periods
+    assert.equal(said.filter((say) => !say.wake_ack).length, spoken, "no speech after the cancel");
+    assert.ok(spoken < 10, `stopped early (${spoken} sentences)`);
+    assert.ok(llm.requests[0].chunksSent < 40);
+  });
+});
