@@ -32,7 +32,7 @@ import {
   ToolCallResult,
   ToolsRegistry,
 } from "./payloads/llm.ts";
-import { MemoryQuery, MemoryResults } from "./payloads/memory.ts";
+import { MemoryQuery, MemoryResults, MemoryStore } from "./payloads/memory.ts";
 import {
   EmergencyStopCommand,
   MovementControllerState,
@@ -42,7 +42,7 @@ import {
 } from "./payloads/movement.ts";
 import { FinalTranscript, PartialTranscript } from "./payloads/stt.ts";
 import { HeartbeatPayload, SystemMetrics } from "./payloads/system.ts";
-import { TtsControl, TtsSay, TtsStatus } from "./payloads/tts.ts";
+import { TtsAudioChunk, TtsControl, TtsSay, TtsStatus } from "./payloads/tts.ts";
 import { WakeEvent, WakeMicCommand } from "./payloads/wake.ts";
 
 interface TopicRowBase {
@@ -203,6 +203,17 @@ export const topics = {
     description: "Pause, resume or stop playback; raw JSON accepted (py-tars tts-worker " +
       "only parses raw).",
   }),
+  ttsAudio: defineTopic({
+    name: "ttsAudio",
+    topic: "tts/audio",
+    eventType: "tts.audio",
+    schema: TtsAudioChunk,
+    qos: 0,
+    publishers: ["tts-worker"],
+    subscribers: ["ui-web"],
+    description: "Synthesized speech as ~100 ms PCM16LE mono chunks (base64) for the browser " +
+      "speaker (TTS_SINK=mqtt); final marks an utterance's last chunk. Not in py-tars.",
+  }),
 
   // ------------------------------------------------------------------ LLM
   llmRequest: defineTopic({
@@ -304,6 +315,16 @@ export const topics = {
     publishers: ["memory-worker"],
     subscribers: ["llm-worker", "ui-web"],
     description: "The answer to a memory/query, reusing the query's envelope id.",
+  }),
+  memoryStore: defineTopic({
+    name: "memoryStore",
+    topic: "memory/store",
+    eventType: "memory.store",
+    schema: MemoryStore,
+    qos: 1,
+    publishers: ["llm-worker"],
+    subscribers: ["memory-worker"],
+    description: "A fact to keep in memory (the llm-worker's remember tool; new in TARS-Deno).",
   }),
 
   // ------------------------------------------------------------------ character

@@ -11,6 +11,7 @@ import {
   CharacterUpdate,
   EmergencyStopCommand,
   type Logger,
+  MemoryStore,
   type MqttClient,
   TEST_MOVEMENT_COMMANDS,
   TestMovementRequest,
@@ -147,8 +148,8 @@ export class ToolBox {
       },
       {
         name: "remember",
-        description: "Use when the user asks you to remember something. Everything the user " +
-          "says is stored in long-term memory automatically; this confirms what was stored.",
+        description: "Use when the user asks you to remember something: stores the fact in " +
+          "long-term memory, where later questions find it.",
         parameters: {
           type: "object",
           properties: { fact: { type: "string", description: "what to remember" } },
@@ -232,13 +233,10 @@ export class ToolBox {
       case "remember": {
         const fact = typeof args.fact === "string" ? args.fact.trim() : "";
         if (!fact) return { error: "nothing to remember: pass {fact}" };
-        // There is no memory "store" topic: memory-worker ingests every stt/final and
-        // tts/say, so the user's own words are already in memory.
-        return {
-          ok: true,
-          remembered: fact,
-          how: "memory-worker stores every utterance; this one is in long-term memory",
-        };
+        const parsed = MemoryStore.safeParse({ text: fact, source: "llm-worker" });
+        if (!parsed.success) return { error: "the fact must be 1-10000 characters" };
+        await this.#client.publishEvent(topics.memoryStore, parsed.data);
+        return { ok: true, remembered: parsed.data.text };
       }
       default:
         return await this.#runExternal(call, args, context);

@@ -374,6 +374,8 @@ Deno.test("llm-worker: non-streamed tools: trait update, stop, bad arguments, re
   const stops: unknown[] = [];
   await r.user.subscribe(topics.characterUpdate, (update) => void updates.push(update));
   await r.user.subscribe(topics.movementStop, (stop) => void stops.push(stop));
+  const facts: string[] = [];
+  await r.user.subscribe(topics.memoryStore, (fact) => void facts.push(fact.text));
   // An external tool executor answering llm/tool.call.request on llm/tool.call.result.
   await r.user.subscribe(topics.llmToolCallRequest, async (call) => {
     await r.user.publishEvent(topics.llmToolCallResult, {
@@ -400,7 +402,11 @@ Deno.test("llm-worker: non-streamed tools: trait update, stop, bad arguments, re
   );
   const { id } = await r.ask("less jokes, stop, weather", { stream: false });
   assert.equal((await r.response(id)).reply, "Done.");
-  await waitFor(() => updates.length === 1 && stops.length === 1, "commands published");
+  await waitFor(
+    () => updates.length === 1 && stops.length === 1 && facts.length === 1,
+    "commands published",
+  );
+  assert.deepEqual(facts, ["my cat is Tom"]);
   assert.deepEqual(
     { ...(updates[0] as Record<string, unknown>), message_id: undefined },
     { message_id: undefined, section: "traits", trait: "humor", value: 40 },

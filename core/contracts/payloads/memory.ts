@@ -78,3 +78,15 @@ export const MemoryResults = z.strictObject({
 }).meta({ title: "MemoryResults", description: "The answer to a memory search." });
 /** A parsed {@linkcode MemoryResults}. */
 export type MemoryResults = z.output<typeof MemoryResults>;
+
+/**
+ * MemoryStore: asks memory-worker to keep one fact, on `memory/store` (new in TARS-Deno; the
+ * llm-worker's "remember this" tool). Stored like an utterance, so every search finds it.
+ */
+export const MemoryStore = z.strictObject({
+  message_id: messageIdField(),
+  text: z.string().trim().min(1).max(10_000).meta({ description: "The fact to remember." }),
+  source: z.string().nullish().meta({ description: "Who asked, e.g. `llm-worker`." }),
+}).meta({ title: "MemoryStore", description: "A fact for memory-worker to keep." });
+/** A parsed {@linkcode MemoryStore}. */
+export type MemoryStore = z.output<typeof MemoryStore>;

@@ -74,3 +74,23 @@ export const TtsControl = z.strictObject({
 }).meta({ title: "TtsControl", description: "Pause, resume or stop TTS playback." });
 /** A parsed {@linkcode TtsControl}. */
 export type TtsControl = z.output<typeof TtsControl>;
+
+/** The sample formats of {@linkcode TtsAudioChunk}: 16-bit signed little-endian PCM. */
+export const TTS_AUDIO_FORMATS = ["pcm_s16le"] as const;
+
+/**
+ * TtsAudioChunk: about 100 ms of synthesized speech for a remote speaker (ui-web's browser
+ * player), on `tts/audio`. Chunks of one utterance share `utt_id` and count `seq` up from 0;
+ * the last one has `final: true` (its `data` may be empty, e.g. after a stop).
+ */
+export const TtsAudioChunk = z.strictObject({
+  utt_id: z.string().meta({ description: "Utterance the chunk belongs to." }),
+  seq: z.int().min(0).meta({ description: "Position in the utterance, from 0." }),
+  sample_rate: z.int().min(1).meta({ description: "Samples per second, e.g. 22050." }),
+  channels: z.literal(1).meta({ description: "Always mono." }),
+  format: z.enum(TTS_AUDIO_FORMATS),
+  data: z.string().meta({ description: "Base64 of the PCM16LE mono samples." }),
+  final: z.boolean().meta({ description: "The last chunk of the utterance." }),
+}).meta({ title: "TtsAudioChunk", description: "A chunk of synthesized speech audio." });
+/** A parsed {@linkcode TtsAudioChunk}. */
+export type TtsAudioChunk = z.output<typeof TtsAudioChunk>;
