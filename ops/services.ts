@@ -41,7 +41,10 @@ export interface ServiceSpec {
   readonly url?: string;
   /** Files and folders `deno compile` must embed (models, static pages), relative to the root. */
   readonly include?: readonly string[];
-  /** npm packages with native addons that `deno bundle` leaves external (loaded at run time). */
+  /**
+   * npm packages with native addons that `deno bundle` leaves external: the bundle then loads
+   * them from `node_modules` at run time (`deno run --config deno.json <bundle>` in the project).
+   */
   readonly external?: readonly string[];
 }
 
@@ -76,13 +79,16 @@ export const serviceTable: Readonly<Record<ServiceName, ServiceSpec>> = {
     ["--allow-write", "--allow-ffi"],
     "stores and searches conversation memory",
   ),
-  "tts-worker": spec(
-    "tts-worker",
-    "tars-tts",
-    // espeak-ng / aplay subprocesses, cached wav files
-    ["--allow-run", "--allow-write"],
-    "turns replies into speech",
-  ),
+  "tts-worker": {
+    ...spec(
+      "tts-worker",
+      "tars-tts",
+      // espeak-ng / aplay subprocesses, cached and output wav files, onnxruntime (Piper)
+      ["--allow-run", "--allow-write", "--allow-ffi", "--allow-sys"],
+      "turns replies into speech",
+    ),
+    external: ["onnxruntime-node"],
+  },
   "stt-worker": spec(
     "stt-worker",
     "tars-stt",

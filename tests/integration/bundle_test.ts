@@ -81,7 +81,9 @@ Deno.test({
       for (const s of services) {
         const bundle = join(dir, "bundle", s.name, `tars-${s.name}.js`);
         const child = new Deno.Command(Deno.execPath(), {
-          args: ["run", ...s.permissions, bundle],
+          // --config: a bundle with external npm packages (native addons) resolves them through
+          // the project's import map and node_modules.
+          args: ["run", "--config", join(ROOT, "deno.json"), ...s.permissions, bundle],
           cwd: ROOT,
           env: { MQTT_URL: broker.url, LOG_LEVEL: "warning", ...testEnv(s.name, dir) },
           stdin: "null",

@@ -1,0 +1,86 @@
+/**
+ * The espeak-ng engine: the `espeak-ng` CLI writes a WAV to stdout (22.05 kHz mono PCM16).
+ * Always available; the dev default and the fallback of the Piper engine.
+ *
+ * @module
+ */
+import { decodeWav, type PcmAudio } from "../audio.ts";
+import { type SpeechEngine, SynthesisAborted } from "./engine.ts";
+
+/** Options of {@linkcode EspeakEngine}. */
+export interface EspeakEngineOptions {
+  /** The executable; default `espeak-ng`. */
+  readonly bin?: string;
+  /** Voice (`-v`), default `en-us`. */
+  readonly voice?: string;
+  /** Words per minute (`-s`), default 175. */
+  readonly rate?: number;
+}
+
+/** Runs `espeak-ng --stdout` once per text (text on stdin, so it is never taken for an option). */
+export class EspeakEngine implements SpeechEngine {
+  readonly id: string;
+  readonly #bin: string;
+  readonly #voice: string;
+  readonly #rate: number;
+
+  /** Builds the engine; nothing runs until {@linkcode synthesize}. */
+  constructor(options: EspeakEngineOptions = {}) {
+    this.#bin = options.bin ?? "espeak-ng";
+    this.#voice = options.voice ?? "en-us";
+    this.#rate = options.rate ?? 175;
+    this.id = `espeak:${this.#voice}:${this.#rate}`;
+  }
+
+  /**
+   * Synthesizes `text`.
+   *
+   * @throws an Error with espeak-ng's message when it fails or is not installed, and
+   *   {@linkcode SynthesisAborted} when `signal` aborts.
+   */
+  async synthesize(text: string, signal?: AbortSignal): Promise<PcmAudio> {
+    if (signal?.aborted) throw new SynthesisAborted();
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(this.#bin, {
+        args: ["--stdout", "-v", this.#voice, "-s", String(this.#rate)],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (error) {
+      throw new Error(
+        `cannot run ${this.#bin} (${(error as Error).message}); install espeak-ng ` +
+          "(apt-get install espeak-ng) or set TTS_ESPEAK_BIN",
+      );
+    }
+    const onAbort = () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(text.replace(/\s+/g, " ") + "\n"));
+      await writer.close();
+      const { code, stdout, stderr } = await child.output();
+      if (signal?.aborted) throw new SynthesisAborted();
+      if (code !== 0) {
+        const message = new TextDecoder().decode(stderr).trim();
+        throw new Error(`${this.#bin} exited with ${code}: ${message || "no message"}`);
+      }
+      return decodeWav(stdout);
+    } catch (error) {
+      if (signal?.aborted) throw new SynthesisAborted();
+      throw error;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Nothing to free: every call is its own process. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

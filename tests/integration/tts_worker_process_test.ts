@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { HealthPing, topics } from "../../core/mod.ts";
+import { startBroker } from "../helpers/broker.ts";
+import { testClient, waitFor } from "../helpers/wait.ts";
+
+const MAIN = new URL("../../services/tts-worker/main.ts", import.meta.url).pathname;
+
+Deno.test("tts-worker process: health, piper fallback warning, speech on tts/audio, clean stop", async () => {
+  await using broker = await startBroker();
+  const cacheDir = await Deno.makeTempDir({ prefix: "tts-proc-" });
+  const world = testClient(broker.url);
+  await world.connect({ timeoutMs: 10_000 });
+  const health: HealthPing[] = [];
+  await world.subscribe(topics.systemHealth, (ping) => {
+    health.push(ping);
+  }, { params: { client_id: "tars-tts" } });
+  const chunks: number[] = [];
+  await world.subscribe(topics.ttsAudio, (chunk) => {
+    chunks.push(chunk.seq);
+  }, { queueSize: 4096 });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "--allow-run",
+      "--allow-ffi",
+      "--allow-sys",
+      MAIN,
+    ],
+    env: {
+      MQTT_URL: broker.url,
+      TTS_PROVIDER: "piper",
+      PIPER_VOICE: `${cacheDir}/missing.onnx`,
+      TTS_WAKE_CACHE_DIR: cacheDir,
+      LOG_LEVEL: "warning",
+    },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  try {
+    await waitFor(() => health.some((h) => h.event === "ready"), "health ready", 30_000);
+    await waitFor(
+      () => health.some((h) => h.event === "tts_fallback_espeak"),
+      "fallback health event",
+      30_000,
+    );
+    const fallback = health.find((h) => h.event === "tts_fallback_espeak")!;
+    assert.equal(fallback.ok, true);
+    assert.match(fallback.err ?? "", /missing\.onnx\.json/);
+    await world.publishEvent(topics.ttsSay, { text: "Hello from the process.", utt_id: "p" });
+    await waitFor(() => chunks.length > 5, "audio chunks", 30_000);
+  } finally {
+    child.kill("SIGTERM");
+    const status = await child.status;
+    const log = await stderr;
+    await world.shutdown();
+    await Deno.remove(cacheDir, { recursive: true });
+    assert.equal(status.code, 0, log);
+    assert.equal((log.match(/speaking with espeak-ng instead/g) ?? []).length, 1, log);
+  }
+});
