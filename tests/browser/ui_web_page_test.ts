@@ -119,7 +119,12 @@ Deno.test({
     assert.equal(final.data.text, "hello from the browser");
     // The router would now answer; the transcript itself shows up in the log.
     await page.locator("#log li.user", { hasText: "hello from the browser" }).waitFor();
-    assert.equal(await page.locator("#say-text").inputValue(), "");
+    // The box is cleared when the POST answers, which may be after the SSE entry arrived.
+    await waitFor(
+      async () => (await page.locator("#say-text").inputValue()) === "",
+      "the input box cleared after sending",
+      10_000,
+    );
 
     // 3. A streamed reply appears chunk by chunk, then is finished by llm/response.
     const rid = final.data.message_id as string;
