@@ -52,6 +52,12 @@ export interface MqttClientOptions extends MqttClientConfigInput {
   random?: () => number;
   /** Logger; default `tars.mqtt`. */
   logger?: Logger;
+  /**
+   * Health sent on connect until {@linkcode MqttClient.announceReady} is called; default none,
+   * i.e. `ready` is sent on the first connect. `runService` passes `{ ok: false, event:
+   * "starting" }` so that `ready` means the service's handlers are subscribed.
+   */
+  initialHealth?: HealthStatus;
 }
 
 /** Per-message context a handler receives beside the payload. */
@@ -348,11 +354,13 @@ export class MqttClient {
       shutdownGraceMs: _s,
       random,
       logger,
+      initialHealth,
       ...config
     } = options;
     this.config = MqttClientConfig.parse(config);
     this.#options = options;
     this.#log = logger ?? getLogger("mqtt");
+    if (initialHealth) this.#lastHealth = { ...initialHealth };
     this.#backoff = new ExponentialBackoff({
       minMs: this.config.reconnectMinDelay * 1000,
       maxMs: this.config.reconnectMaxDelay * 1000,
@@ -555,7 +563,8 @@ export class MqttClient {
       sessionPresent,
     });
     if (this.config.enableHealth) {
-      this.publishHealth({ ok: true, event: "ready" }).catch((error) =>
+      // The last status said (ready unless the service reported otherwise) outlives reconnects.
+      this.publishHealth(this.#lastHealth).catch((error) =>
         this.#log.warn("Publishing health failed: {error}", { error })
       );
     }
@@ -838,6 +847,20 @@ export class MqttClient {
       params: { client_id: this.config.clientId },
       correlationId: id,
     });
+  }
+
+  /**
+   * Ends the `initialHealth` phase: publishes `ready` unless the service reported a problem
+   * (`ok:false`) itself in the meantime. Used by `runService` after `main`.
+   */
+  async announceReady(): Promise<void> {
+    const initial = this.#options.initialHealth;
+    if (initial && !this.#lastHealth.ok && this.#lastHealth.event !== initial.event) return;
+    if (initial && this.#state !== "connected") {
+      this.#lastHealth = { ok: true, event: "ready" }; // sent on the next connect
+      return;
+    }
+    if (initial) await this.publishHealth({ ok: true, event: "ready" });
   }
 
   /** Publishes the counters on `system/metrics/<client_id>` (retained). */

@@ -5,7 +5,9 @@
  */
 export {
   EXIT_CONFIG,
+  type RunningService,
   runService,
   type RunServiceOptions,
   type ServiceContext,
+  type ServiceMain,
 } from "./run_service.ts";

@@ -2,7 +2,9 @@
  * `runService(name, main)`: the one way a service process starts and stops.
  *
  * It sets up logging, reads the MQTT config from the environment (with the service's
- * default client id, health on), connects, runs `main`, and on SIGINT/SIGTERM aborts
+ * default client id, health on), connects (health `ok:false, event:"starting"`), runs `main`,
+ * publishes health `ready` once `main` has returned (its handlers are subscribed, its servers
+ * listen), and on SIGINT/SIGTERM aborts
  * `signal`, shuts the client down (health `shutdown`) and exits. Exit codes: 0 after a
  * signal (or `options.signal`), 78 for a configuration error (EX_CONFIG), 1 for a crash.
  *
@@ -30,6 +32,17 @@ export interface ServiceContext {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
+/** What a service's `main` may return: closed on shutdown, before the client disconnects. */
+export interface RunningService {
+  /** Stops the service's work (servers, timers, devices); the client is still connected. */
+  close(): void | Promise<void>;
+}
+
+/** A service's setup: subscribes, starts its servers, returns what to close on shutdown. */
+export type ServiceMain = (
+  ctx: ServiceContext,
+) => void | RunningService | Promise<void | RunningService>;
+
 /** Options of {@linkcode runService}. */
 export interface RunServiceOptions {
   /** MQTT config defaults for unset env vars, e.g. `{ clientId: "tars-router" }`. */
@@ -45,9 +58,11 @@ export interface RunServiceOptions {
 }
 
 /**
- * Runs a service. `main` may return at once after subscribing (the service then runs
- * until a signal) or run its own loop until `ctx.signal` aborts. Resolves with the exit
- * code when `exit` is false.
+ * Runs a service. `main` sets the service up (subscribes, starts its servers) and returns,
+ * optionally with a {@linkcode RunningService} to close on shutdown; the service then runs
+ * until a signal, and health says `ready` from the moment `main` returned. A `main` that runs
+ * its own loop until `ctx.signal` aborts is never announced ready. Resolves with the exit code
+ * when `exit` is false.
  *
  * @example
  * ```ts ignore
@@ -59,7 +74,7 @@ export interface RunServiceOptions {
  */
 export async function runService(
   name: string,
-  main: (ctx: ServiceContext) => void | Promise<void>,
+  main: ServiceMain,
   options: RunServiceOptions = {},
 ): Promise<number> {
   const env = options.env ?? Deno.env.toObject();
@@ -77,6 +92,7 @@ export async function runService(
     client = MqttClient.fromEnv({
       defaults: { clientId: name, enableHealth: true, ...options.mqtt },
       logger: getLogger(name, "mqtt"),
+      initialHealth: { ok: false, event: "starting" },
     }, env);
     logger.info("Starting {name} as {clientId}", {
       name,
@@ -85,13 +101,15 @@ export async function runService(
     });
     const connected = client.connect({ signal: stop.signal });
     await connected;
-    await main({ name, client, logger, signal: stop.signal, env });
+    const running = await main({ name, client, logger, signal: stop.signal, env });
+    if (!stop.signal.aborted) await client.announceReady();
     if (!stop.signal.aborted) {
       await new Promise<void>((resolve) =>
         stop.signal.addEventListener("abort", () => resolve(), { once: true })
       );
     }
     logger.info("Stopping {name}", { name });
+    await running?.close();
   } catch (error) {
     if (error instanceof ConfigError) {
       logger.fatal("{message}", { message: error.message });

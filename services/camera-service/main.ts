@@ -10,14 +10,10 @@ import { readCameraConfig } from "./config.ts";
 import { startCameraService } from "./service.ts";
 
 if (import.meta.main) {
-  await runService("camera-service", async ({ client, logger, signal, env }) => {
-    const config = readCameraConfig(env);
-    const service = await startCameraService({ client, logger }, { config });
-    if (!signal.aborted) {
-      await new Promise<void>((resolve) =>
-        signal.addEventListener("abort", () => resolve(), { once: true })
-      );
-    }
-    await service.close();
-  }, { mqtt: { clientId: "tars-camera" } });
+  await runService(
+    "camera-service",
+    ({ client, logger, env }) =>
+      startCameraService({ client, logger }, { config: readCameraConfig(env) }),
+    { mqtt: { clientId: "tars-camera" } },
+  );
 }

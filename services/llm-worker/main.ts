@@ -12,14 +12,9 @@ import { readLlmConfig } from "./config.ts";
 import { startLlmWorker } from "./service.ts";
 
 if (import.meta.main) {
-  await runService("llm-worker", async ({ client, logger, signal, env }) => {
-    const config = readLlmConfig(env);
-    const worker = await startLlmWorker({ client, logger }, { config });
-    if (!signal.aborted) {
-      await new Promise<void>((resolve) =>
-        signal.addEventListener("abort", () => resolve(), { once: true })
-      );
-    }
-    await worker.close();
-  }, { mqtt: { clientId: "tars-llm" } });
+  await runService(
+    "llm-worker",
+    ({ client, logger, env }) => startLlmWorker({ client, logger }, { config: readLlmConfig(env) }),
+    { mqtt: { clientId: "tars-llm" } },
+  );
 }

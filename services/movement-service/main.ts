@@ -10,14 +10,10 @@ import { readMovementConfig } from "./config.ts";
 import { startMovementService } from "./service.ts";
 
 if (import.meta.main) {
-  await runService("movement-service", async ({ client, logger, signal, env }) => {
-    const config = readMovementConfig(env);
-    const service = await startMovementService({ client, logger }, { config });
-    if (!signal.aborted) {
-      await new Promise<void>((resolve) =>
-        signal.addEventListener("abort", () => resolve(), { once: true })
-      );
-    }
-    await service.close(); // servos off while the client is still connected
-  }, { mqtt: { clientId: "tars-movement" } });
+  await runService(
+    "movement-service",
+    ({ client, logger, env }) =>
+      startMovementService({ client, logger }, { config: readMovementConfig(env) }),
+    { mqtt: { clientId: "tars-movement" } },
+  );
 }

@@ -8,7 +8,12 @@
  *
  * @module
  */
-import { runService, type RunServiceOptions, type ServiceContext } from "../../core/mod.ts";
+import {
+  type RunningService,
+  runService,
+  type RunServiceOptions,
+  type ServiceContext,
+} from "../../core/mod.ts";
 import { readRouterConfig } from "./config.ts";
 import { startRouterService } from "./service.ts";
 
@@ -18,17 +23,10 @@ export const ROUTER_CLIENT_ID = "tars-router";
 /** `runService` options of the router (client id `tars-router`). */
 export const ROUTER_RUN_OPTIONS: RunServiceOptions = { mqtt: { clientId: ROUTER_CLIENT_ID } };
 
-/** The router's `main` for `runService`: reads its config, routes until stopped. */
-export async function routerMain(context: ServiceContext): Promise<void> {
-  const { client, logger, signal, env } = context;
-  const config = readRouterConfig(env);
-  const service = await startRouterService({ client, logger }, { config });
-  if (!signal.aborted) {
-    await new Promise<void>((resolve) =>
-      signal.addEventListener("abort", () => resolve(), { once: true })
-    );
-  }
-  await service.close();
+/** The router's `main` for `runService`: reads its config and starts routing. */
+export function routerMain(context: ServiceContext): Promise<RunningService> {
+  const { client, logger, env } = context;
+  return startRouterService({ client, logger }, { config: readRouterConfig(env) });
 }
 
 if (import.meta.main) {

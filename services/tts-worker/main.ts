@@ -10,14 +10,9 @@ import { readTtsConfig } from "./config.ts";
 import { startTtsService } from "./service.ts";
 
 if (import.meta.main) {
-  await runService("tts-worker", async ({ client, logger, signal, env }) => {
-    const config = readTtsConfig(env);
-    const service = await startTtsService({ client, logger }, config);
-    if (!signal.aborted) {
-      await new Promise<void>((resolve) =>
-        signal.addEventListener("abort", () => resolve(), { once: true })
-      );
-    }
-    await service.close();
-  }, { mqtt: { clientId: "tars-tts" } });
+  await runService(
+    "tts-worker",
+    ({ client, logger, env }) => startTtsService({ client, logger }, readTtsConfig(env)),
+    { mqtt: { clientId: "tars-tts" } },
+  );
 }

@@ -22,13 +22,9 @@ if (import.meta.main) {
     console.error(error.message);
     Deno.exit(EXIT_CONFIG);
   }
-  await runService("ui-web", async ({ client, logger, signal }) => {
-    const server = await startUiWeb({ client, logger, config });
-    if (!signal.aborted) {
-      await new Promise<void>((resolve) =>
-        signal.addEventListener("abort", () => resolve(), { once: true })
-      );
-    }
-    await server.close();
-  }, { mqtt: { clientId: "ui-web" } });
+  await runService(
+    "ui-web",
+    ({ client, logger }) => startUiWeb({ client, logger, config }),
+    { mqtt: { clientId: "ui-web" } },
+  );
 }

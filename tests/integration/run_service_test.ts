@@ -73,6 +73,78 @@ Deno.test("runService: connects, runs main, stops on its signal with health shut
   assert.doesNotMatch(log.text(), /hunter2/);
 });
 
+Deno.test("runService: health says starting until main returns, then ready; close runs before disconnect", async () => {
+  await using broker = await startBroker();
+  await using watcher = await rawClient(broker.url);
+  const health = await collect(watcher, "system/health/tars-ready-test");
+  const events = () => health.map((m) => JSON.parse(m.text).data.event as string);
+  const stop = new AbortController();
+  const release = Promise.withResolvers<void>();
+  let connectedAtClose: boolean | null = null;
+  const done = runService("ready-test", async ({ client }) => {
+    await release.promise; // a slow setup: subscriptions, servers, models...
+    return { close: () => void (connectedAtClose = client.connected) };
+  }, {
+    exit: false,
+    signal: stop.signal,
+    env: { MQTT_URL: broker.url, LOG_LEVEL: "error" },
+    mqtt: { clientId: "tars-ready-test" },
+    logging: { sink: () => {} },
+  });
+  await waitFor(() => events().includes("starting"), "starting published at connect");
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(events(), ["starting"], "not ready while main is still setting up");
+  assert.equal(JSON.parse(health[0].text).data.ok, false);
+  release.resolve();
+  await waitFor(() => events().includes("ready"), "ready once main returned");
+  stop.abort();
+  assert.equal(await done, 0);
+  assert.equal(connectedAtClose, true, "the service is closed while the client is connected");
+  await waitFor(() => events().includes("shutdown"), "shutdown published");
+});
+
+Deno.test("runService: a status main published itself is not overwritten by ready, and survives a reconnect", async () => {
+  await using broker = await startBroker();
+  await using watcher = await rawClient(broker.url);
+  const health = await collect(watcher, "system/health/tars-degraded-test");
+  const last = () => health.length ? JSON.parse(health.at(-1)!.text).data : null;
+  const stop = new AbortController();
+  const done = runService("degraded-test", async ({ client }) => {
+    await client.publishHealth({ ok: false, event: "storage", err: "disk full" });
+  }, {
+    exit: false,
+    signal: stop.signal,
+    env: { MQTT_URL: broker.url, LOG_LEVEL: "error", MQTT_RECONNECT_MIN_DELAY: "0.1" },
+    mqtt: { clientId: "tars-degraded-test" },
+    logging: { sink: () => {} },
+  });
+  await waitFor(() => last()?.event === "storage", "the degraded status");
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(last().event, "storage", "announceReady left the service's own status alone");
+  // The restarted broker has no retained messages: what it holds now was re-sent on reconnect.
+  await broker.restart();
+  let retained: { event?: string } | null = null;
+  await waitFor(
+    async () => {
+      try {
+        await using fresh = await rawClient(broker.url);
+        const got = await collect(fresh, "system/health/tars-degraded-test");
+        await new Promise((r) => setTimeout(r, 100));
+        retained = got.length ? JSON.parse(got[0].text).data : null;
+        return retained !== null;
+      } catch {
+        return false; // the broker is not back yet
+      }
+    },
+    "health re-sent after the reconnect",
+    15_000,
+  );
+  assert.equal(retained!.event, "storage", "the reconnect re-sent the degraded status, not ready");
+  assert.ok(!health.some((m) => JSON.parse(m.text).data.event === "ready"), "never claimed ready");
+  stop.abort();
+  assert.equal(await done, 0);
+});
+
 Deno.test("runService: a crashing main exits 1 and still shuts the client down", async () => {
   await using broker = await startBroker();
   await using watcher = await rawClient(broker.url);
