@@ -22,11 +22,19 @@ export const KNOWN_CLIENT_IDS: readonly string[] = Object.freeze([
 ]);
 
 /**
- * What a tile shows: `waiting` (nothing heard yet), `ready` (ok), `error` (ok false),
+ * What a tile shows: `waiting` (nothing heard yet), `starting` (connected, still setting up),
+ * `ready` (ok), `error` (ok false),
  * `lost` (its last will: the connection dropped), `shutdown` (stopped cleanly) or
  * `stale` (heartbeats stopped while its health still says ok).
  */
-export type ServiceState = "waiting" | "ready" | "error" | "lost" | "shutdown" | "stale";
+export type ServiceState =
+  | "waiting"
+  | "starting"
+  | "ready"
+  | "error"
+  | "lost"
+  | "shutdown"
+  | "stale";
 
 /** One tile of the board. */
 export interface ServiceHealth {
@@ -174,6 +182,7 @@ export class HealthBoard {
 function baseState(ping: HealthPing): ServiceState {
   if (ping.event === "shutdown") return "shutdown";
   if (ping.ok) return "ready";
+  if (ping.event === "starting") return "starting"; // runService, until the service's main is done
   if (ping.event === "lost") return "lost";
   return "error";
 }

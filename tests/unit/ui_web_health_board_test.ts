@@ -28,8 +28,10 @@ Deno.test("health board: a waiting tile per known service, in order", () => {
   assert.ok(tiles.every((t) => t.state === "waiting"));
 });
 
-Deno.test("health board: ready, error, lost, shutdown from health pings", () => {
+Deno.test("health board: starting, ready, error, lost, shutdown from health pings", () => {
   const { b, changes } = board();
+  b.applyHealth("tars-stt", ping({ ok: false, event: "starting" }));
+  assert.equal(b.get("tars-stt")?.state, "starting");
   b.applyHealth("tars-stt", ping({ ok: true, event: "ready" }));
   assert.equal(b.get("tars-stt")?.state, "ready");
   b.applyHealth("tars-stt", ping({ ok: false, event: "error", err: "no microphone" }));
@@ -39,7 +41,13 @@ Deno.test("health board: ready, error, lost, shutdown from health pings", () => 
   assert.equal(b.get("tars-stt")?.state, "lost");
   b.applyHealth("tars-stt", ping({ ok: false, event: "shutdown" }));
   assert.equal(b.get("tars-stt")?.state, "shutdown");
-  assert.deepEqual(changes.map((c) => c.state), ["ready", "error", "lost", "shutdown"]);
+  assert.deepEqual(changes.map((c) => c.state), [
+    "starting",
+    "ready",
+    "error",
+    "lost",
+    "shutdown",
+  ]);
   // Unknown clients get a tile after the known ones, sorted by id.
   b.applyHealth("zeta", ping({ ok: true }));
   b.applyHealth("alpha", ping({ ok: true }));
