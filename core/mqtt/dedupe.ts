@@ -2,8 +2,8 @@
  * De-duplication of envelopes within a time window, with a bounded cache.
  *
  * Keys follow py-tars: `type|id|seq=N` when `data.seq` is an integer (stream chunks share
- * one id), else `type|id|hash=H` of the canonical (sorted-keys) JSON of `data`; never the
- * id alone, because a request, its stream chunks and its response share one id.
+ * one id), else `type|id|hash=H` of `data` with its keys sorted ({@linkcode canonicalHash});
+ * never the id alone, because a request, its stream chunks and its response share one id.
  *
  * @module
  */
@@ -20,16 +20,82 @@ export function canonicalJson(value: unknown): string {
 
 /** A fast 53-bit string hash (two multiplicative 32-bit lanes), as a base-36 string. */
 export function hash53(text: string): string {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
+  const state = new HashState();
+  for (let i = 0; i < text.length; i++) state.code(text.charCodeAt(i));
+  return state.digest();
+}
+
+/**
+ * A 53-bit hash of `value` as if of its {@linkcode canonicalJson}, computed in one walk without
+ * building the text: equal data (whatever its key order) gives equal hashes. Strings are fed
+ * with their length, numbers by their decimal text, so `["a,b"]` and `["a","b"]` differ.
+ */
+export function canonicalHash(value: unknown): string {
+  const state = new HashState();
+  state.value(value);
+  return state.digest();
+}
+
+/** The two multiplicative lanes of {@linkcode hash53}, fed piece by piece. */
+class HashState {
+  h1 = 0xdeadbeef;
+  h2 = 0x41c6ce57;
+
+  code(ch: number): void {
+    this.h1 = Math.imul(this.h1 ^ ch, 2654435761);
+    this.h2 = Math.imul(this.h2 ^ ch, 1597334677);
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+
+  text(text: string): void {
+    this.code(text.length);
+    for (let i = 0; i < text.length; i++) this.code(text.charCodeAt(i));
+  }
+
+  value(value: unknown): void {
+    switch (typeof value) {
+      case "string":
+        this.code(0x73); // s
+        this.text(value);
+        return;
+      case "number":
+        if (!Number.isFinite(value)) break; // null, as JSON.stringify writes it
+        this.code(0x6e); // n
+        this.text(String(value));
+        return;
+      case "boolean":
+        this.code(value ? 0x74 : 0x66); // t / f
+        return;
+      case "object":
+        break;
+      default:
+        break; // undefined: null, as in canonicalJson
+    }
+    if (value === null || typeof value !== "object") {
+      this.code(0x30);
+      return;
+    }
+    if (Array.isArray(value)) {
+      this.code(0x5b); // [
+      this.code(value.length);
+      for (const item of value) this.value(item);
+      return;
+    }
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj).sort();
+    this.code(0x7b); // {
+    this.code(keys.length);
+    for (const key of keys) {
+      this.text(key);
+      this.value(obj[key]);
+    }
+  }
+
+  digest(): string {
+    let { h1, h2 } = this;
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+  }
 }
 
 /** The de-duplication key of an envelope (see the module doc). */
@@ -38,7 +104,7 @@ export function dedupeKey(envelope: Envelope): string {
   if (typeof seq === "number" && Number.isInteger(seq)) {
     return `${envelope.type}|${envelope.id}|seq=${seq}`;
   }
-  return `${envelope.type}|${envelope.id}|hash=${hash53(canonicalJson(envelope.data))}`;
+  return `${envelope.type}|${envelope.id}|hash=${canonicalHash(envelope.data)}`;
 }
 
 /** Options of {@linkcode MessageDeduplicator}. */

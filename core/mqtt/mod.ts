@@ -21,6 +21,7 @@ export {
 } from "./client.ts";
 export { type BackoffOptions, ExponentialBackoff } from "./backoff.ts";
 export {
+  canonicalHash,
   canonicalJson,
   dedupeKey,
   type DeduplicatorOptions,

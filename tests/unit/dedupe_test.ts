@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import FakeTimers from "@sinonjs/fake-timers";
-import { canonicalJson, dedupeKey, MessageDeduplicator } from "../../core/mqtt/dedupe.ts";
+import {
+  canonicalHash,
+  canonicalJson,
+  dedupeKey,
+  hash53,
+  MessageDeduplicator,
+} from "../../core/mqtt/dedupe.ts";
 
 const env = (data: Record<string, unknown>, id = "a".repeat(32), type = "llm.stream") => ({
   id,
@@ -29,6 +35,36 @@ Deno.test("dedupe keys: type|id|seq=N for stream chunks, a data hash otherwise",
     canonicalJson({ b: [1, { d: 1, c: 2 }], a: null }),
     '{"a":null,"b":[1,{"c":2,"d":1}]}',
   );
+});
+
+Deno.test("canonicalHash: equal for equal data in any key order, different otherwise", () => {
+  const a = { text: "hi", n: 1.5, ok: true, list: [1, null, { y: 2, x: "z" }], none: null };
+  const b = { none: null, list: [1, null, { x: "z", y: 2 }], ok: true, n: 1.5, text: "hi" };
+  assert.equal(canonicalHash(a), canonicalHash(b));
+  const different: unknown[] = [
+    { ...a, text: "ho" },
+    { ...a, n: 2 },
+    { ...a, ok: false },
+    { ...a, list: [1, null] },
+    { ...a, extra: 0 },
+    ["a,b"],
+    ["a", "b"],
+    { a: "b" },
+    { ab: "" },
+    "1",
+    1,
+    [],
+    {},
+    null,
+    true,
+  ];
+  const hashes = new Set(different.map(canonicalHash));
+  assert.equal(hashes.size, different.length, "no two different values share a hash");
+  assert.ok(!hashes.has(canonicalHash(a)));
+  // as canonicalJson: undefined and non-finite numbers count as null
+  assert.equal(canonicalHash([undefined, NaN]), canonicalHash([null, null]));
+  assert.match(canonicalHash(a), /^[0-9a-z]+$/);
+  assert.equal(hash53("abc"), hash53("abc"));
 });
 
 Deno.test("dedupe remembers keys for the TTL, refreshed on every hit", async () => {
