@@ -111,7 +111,7 @@ export async function runDevStack(opts: DevStackOptions = {}): Promise<void> {
           args: ["run", ...spec.permissions, entry],
           cwd: root,
           // Readable lines in a terminal; JSON when the launcher's own output is piped.
-          env: { LOG_FORMAT: color ? "pretty" : "auto", ...env, MQTT_URL: url },
+          env: { LOG_FORMAT: color ? "pretty" : "auto", ...spec.devEnv, ...env, MQTT_URL: url },
           stdin: "null",
           stdout: "piped",
           stderr: "piped",

@@ -46,6 +46,11 @@ export interface ServiceSpec {
    * them from `node_modules` at run time (`deno run --config deno.json <bundle>` in the project).
    */
   readonly external?: readonly string[];
+  /**
+   * Settings `deno task dev` gives the service unless the environment sets them: the backends
+   * that need no hardware and no accounts (the service's own defaults suit the robot).
+   */
+  readonly devEnv?: Readonly<Record<string, string>>;
 }
 
 // Every service talks MQTT and reads its config from env; most read files (models, config).
