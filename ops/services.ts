@@ -101,13 +101,16 @@ export const serviceTable: Readonly<Record<ServiceName, ServiceSpec>> = {
     ["--allow-ffi", "--allow-run", "--allow-sys"],
     "turns microphone audio into transcripts",
   ),
-  "wake-activation": spec(
-    "wake-activation",
-    "wake-activation",
-    // onnxruntime (openWakeWord) native addon
-    ["--allow-ffi", "--allow-sys"],
-    "detects the wake word",
-  ),
+  "wake-activation": {
+    ...spec(
+      "wake-activation",
+      "wake-activation",
+      // onnxruntime (openWakeWord) native addon; models read from node_modules or WAKE_*_PATH
+      ["--allow-ffi"],
+      "detects the wake word",
+    ),
+    external: ["onnxruntime-node"],
+  },
   "movement-service": spec(
     "movement-service",
     "tars-movement",

@@ -1,0 +1,68 @@
+/**
+ * wake-activation: listens to microphone PCM on `audio/pcm/+` (WAKE_AUDIO_TOPIC), detects the
+ * wake word with openWakeWord on onnxruntime-node (the bundled hey_jarvis model by default,
+ * any openWakeWord keyword `.onnx` via WAKE_MODEL_PATH) and publishes wake/event, wake/mic
+ * and tts/control: wake, interrupt of speaking TTS, resume, cancel and idle timeout.
+ *
+ * @module
+ */
+import { ConfigError, runService, topics } from "../../core/mod.ts";
+import { readWakeConfig, type WakeConfig } from "./config.ts";
+import { bundledKeywordModel } from "./models.ts";
+import { OpenWakeWordScorer } from "./openwakeword.ts";
+import { startWakeActivation } from "./service.ts";
+
+/** Loads an openWakeWord scorer for `config`; a bad model is a `ConfigError` (exit 78). */
+export async function loadScorer(config: WakeConfig): Promise<OpenWakeWordScorer> {
+  const modelPath = config.modelPath ?? bundledKeywordModel("hey_jarvis");
+  try {
+    return await OpenWakeWordScorer.load({
+      modelPath,
+      melspectrogramPath: config.melspectrogramPath,
+      embeddingPath: config.embeddingPath,
+      threads: config.threads,
+    });
+  } catch (error) {
+    const message = (error as Error).message;
+    const variable = message.includes(" melspectrogram model ")
+      ? "WAKE_MELSPEC_MODEL_PATH"
+      : message.includes(" embedding model ")
+      ? "WAKE_EMBEDDING_MODEL_PATH"
+      : "WAKE_MODEL_PATH";
+    throw new ConfigError([{
+      variable,
+      value: variable === "WAKE_MODEL_PATH" ? modelPath : String(
+        variable === "WAKE_MELSPEC_MODEL_PATH" ? config.melspectrogramPath : config.embeddingPath,
+      ),
+      expected: `a loadable openWakeWord .onnx model (${message})`,
+    }], "wake-activation configuration");
+  }
+}
+
+if (import.meta.main) {
+  await runService("wake-activation", async ({ client, logger, env }) => {
+    const config = readWakeConfig(env);
+    let scorer: OpenWakeWordScorer;
+    try {
+      scorer = await loadScorer(config);
+    } catch (error) {
+      // py-tars announced a missing model as wake/event "error" before stopping.
+      await client.publishEvent(topics.wakeEvent, {
+        type: "error",
+        cause: "model_unavailable",
+        ts: Date.now() / 1000,
+      }).catch(() => {});
+      throw error;
+    }
+    logger.info("Wake model {model} (window {window}), threshold {threshold}", {
+      model: scorer.name,
+      window: scorer.windowSize,
+      threshold: config.gate.threshold,
+    });
+    return await startWakeActivation({ client, logger }, {
+      config,
+      firstScorer: scorer,
+      createScorer: () => loadScorer(config),
+    });
+  }, { mqtt: { clientId: "wake-activation" } });
+}

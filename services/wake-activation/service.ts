@@ -1,0 +1,193 @@
+/**
+ * The wake-activation service: PCM frames from `audio/pcm/<source>` (WAKE_AUDIO_TOPIC) are
+ * scored by openWakeWord, one detector per source topic; detections drive the
+ * {@linkcode WakeSession}, which publishes wake/event, wake/mic and tts/control through the
+ * topic table. tts/status and stt/final are read as the envelopes they are (py-tars parsed
+ * them as raw JSON and never saw a "speaking" state). Bad audio (odd byte counts, too many
+ * sources, a scorer failure) is logged rate-limited and counted, never fatal.
+ *
+ * @module
+ */
+import {
+  filterOf,
+  type Logger,
+  type MessageContext,
+  type MqttClient,
+  RateLimitedLog,
+  type Subscription,
+  topics,
+} from "../../core/mod.ts";
+import type { WakeConfig } from "./config.ts";
+import { WakeDetector } from "./detector.ts";
+import type { WakeScorer } from "./scorer.ts";
+import { WakeSession } from "./session.ts";
+
+/** What the service needs from its context. */
+export interface WakeServiceContext {
+  /** The connected client. */
+  readonly client: MqttClient;
+  /** The service's logger. */
+  readonly logger: Logger;
+}
+
+/** Options of {@linkcode startWakeActivation}. */
+export interface WakeServiceOptions {
+  /** The configuration (`readWakeConfig`). */
+  readonly config: WakeConfig;
+  /** Makes a scorer for each audio source (one stream state each). */
+  readonly createScorer: () => Promise<WakeScorer>;
+  /** A scorer already loaded (used for the first source). */
+  readonly firstScorer?: WakeScorer;
+}
+
+/** Counters of the service. */
+export interface WakeServiceCounters {
+  /** Audio messages received. */
+  audioMessages: number;
+  /** Audio bytes received. */
+  audioBytes: number;
+  /** Audio messages dropped (too many sources, scorer failure). */
+  audioDropped: number;
+  /** Scorer failures. */
+  scorerErrors: number;
+}
+
+/** A running wake-activation service. */
+export interface WakeService {
+  /** The state machine. */
+  readonly session: WakeSession;
+  /** Service counters. */
+  readonly counters: Readonly<WakeServiceCounters>;
+  /** The detectors, by source topic. */
+  readonly detectors: ReadonlyMap<string, WakeDetector>;
+  /** Unsubscribes, stops the timers and closes the models. */
+  close(): Promise<void>;
+}
+
+/** Subscribes and starts listening. */
+export async function startWakeActivation(
+  context: WakeServiceContext,
+  options: WakeServiceOptions,
+): Promise<WakeService> {
+  const { client, logger } = context;
+  const { config } = options;
+  const counters: WakeServiceCounters = {
+    audioMessages: 0,
+    audioBytes: 0,
+    audioDropped: 0,
+    scorerErrors: 0,
+  };
+  const warnings = new RateLimitedLog(10_000);
+  const session = new WakeSession(config.session, {
+    event: (event) => client.publishEvent(topics.wakeEvent, event),
+    mic: (command) => client.publishEvent(topics.wakeMic, command),
+    ttsControl: (command) => client.publishEvent(topics.ttsControl, command),
+  }, {
+    onError: (error) =>
+      warnings.maybe(
+        "publish",
+        (suppressed) =>
+          logger.warn("Publish failed: {error} (+{suppressed} more)", {
+            error: `${error}`,
+            suppressed,
+          }),
+      ),
+  });
+  const detectors = new Map<string, WakeDetector>();
+  let spare = options.firstScorer;
+  let closed = false;
+
+  const detectorFor = async (topic: string): Promise<WakeDetector | null> => {
+    const known = detectors.get(topic);
+    if (known) return known;
+    if (detectors.size >= config.maxSources) return null;
+    const scorer = spare ?? await options.createScorer();
+    spare = undefined;
+    const detector = new WakeDetector(scorer, {
+      gate: config.gate,
+      energyWindowMs: config.energyWindowMs,
+    });
+    detectors.set(topic, detector);
+    logger.info("Listening for {model} on {topic}", { model: scorer.name, topic });
+    return detector;
+  };
+
+  const onAudio = async (bytes: Uint8Array, message: MessageContext) => {
+    if (closed) return;
+    counters.audioMessages++;
+    counters.audioBytes += bytes.length;
+    const detector = await detectorFor(message.topic);
+    if (!detector) {
+      counters.audioDropped++;
+      warnings.maybe("sources", (suppressed) =>
+        logger.warn(
+          "Ignoring audio on {topic}: already scoring {count} sources; raise WAKE_MAX_SOURCES " +
+            "or narrow WAKE_AUDIO_TOPIC (+{suppressed} more)",
+          { topic: message.topic, count: detectors.size, suppressed },
+        ));
+      return;
+    }
+    let detections;
+    try {
+      detections = await detector.push(bytes);
+    } catch (error) {
+      counters.scorerErrors++;
+      counters.audioDropped++;
+      warnings.maybe(
+        "scorer",
+        (suppressed) =>
+          logger.error("Wake scorer failed on {topic}: {error}; resetting the stream (+{n} more)", {
+            topic: message.topic,
+            error: `${error}`,
+            n: suppressed,
+          }),
+      );
+      await detector.reset().catch(() => {});
+      return;
+    }
+    for (const detection of detections) {
+      if (closed) return;
+      logger.info("Wake word on {topic}: score {score}, energy {energy}, tts {tts}", {
+        topic: message.topic,
+        score: detection.score.toFixed(3),
+        energy: detection.energy.toFixed(4),
+        tts: session.tts,
+      });
+      session.onDetection(detection);
+    }
+  };
+
+  const subscriptions: Subscription[] = [];
+  try {
+    const audioOptions = { qos: 0 as const, queueSize: 512, overflow: "drop-oldest" as const };
+    subscriptions.push(
+      config.audioTopic === filterOf(topics.audioPcm)
+        ? await client.subscribeRaw(topics.audioPcm, onAudio, audioOptions)
+        : await client.subscribeRaw(config.audioTopic, onAudio, audioOptions),
+      await client.subscribe(topics.ttsStatus, (status, message) => {
+        if (!message.retained) session.onTtsStatus(status);
+      }, { qos: 1 }),
+      await client.subscribe(topics.sttFinal, (final, message) => {
+        if (!message.retained) session.onTranscript(final.text);
+      }, { qos: 1 }),
+    );
+  } catch (error) {
+    session.close();
+    await Promise.allSettled(subscriptions.map((s) => s.unsubscribe()));
+    throw error;
+  }
+
+  return {
+    session,
+    counters,
+    detectors,
+    async close() {
+      closed = true;
+      session.close();
+      await Promise.allSettled(subscriptions.map((s) => s.unsubscribe()));
+      await Promise.allSettled([...detectors.values()].map((d) => d.close()));
+      if (spare) await spare.close();
+      detectors.clear();
+    },
+  };
+}
