@@ -142,6 +142,8 @@ export interface PublishEventOptions extends PublishOptions {
 export interface RequestOptions<R extends TopicSpec> extends PublishOptions {
   /** Where the reply arrives (an envelope reusing the request's id). */
   replyTopic: R;
+  /** Placeholder values of `replyTopic`; default `params` (the request topic's). */
+  replyParams?: Readonly<Record<string, string>>;
   /** Give up after this many ms; default 5 000. */
   timeoutMs?: number;
   /** Use this id for the request (and so for the reply); default a new id. */
@@ -162,6 +164,15 @@ export interface HealthStatus {
 
 /** Thrown by {@linkcode MqttClient.request} when no reply came in time. */
 export class RequestTimeoutError extends Error {
+  /** The topic the request was published on. */
+  readonly topic: string;
+  /** The topic (or filter) the reply was awaited on. */
+  readonly replyTopic: string;
+  /** The request's envelope id (the correlation id the reply had to carry). */
+  readonly id: string;
+  /** How long it waited, in ms. */
+  readonly timeoutMs: number;
+
   /** Creates the error. */
   constructor(topic: string, replyTopic: string, id: string, timeoutMs: number) {
     super(
@@ -169,6 +180,10 @@ export class RequestTimeoutError extends Error {
         "is the responding service running?",
     );
     this.name = "RequestTimeoutError";
+    this.topic = topic;
+    this.replyTopic = replyTopic;
+    this.id = id;
+    this.timeoutMs = timeoutMs;
   }
 }
 
@@ -1256,8 +1271,9 @@ export class MqttClient {
   ): Promise<PayloadOf<R>> {
     if (options.signal?.aborted) throw new Error(`request on ${spec.topic} aborted`);
     const replySpec = options.replyTopic;
-    const replyFilter = options.params && replySpec.topic.includes("{")
-      ? topicFor(replySpec, options.params)
+    const replyParams = options.replyParams ?? options.params;
+    const replyFilter = replyParams && replySpec.topic.includes("{")
+      ? topicFor(replySpec, replyParams)
       : filterOf(replySpec);
     await this.#ensureReplyListener(replySpec, replyFilter);
     const id = options.correlationId ?? newMessageId();

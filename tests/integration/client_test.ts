@@ -204,6 +204,22 @@ Deno.test("request/response under load, also from inside a handler (no deadlock)
     }),
     { name: "RequestTimeoutError" },
   );
+  // Placeholders: the request goes to rr/ask/<robot>, the reply comes on rr/answer/<caller>.
+  const ask = { ...query, topic: "rr/ask/{robot}" };
+  const answer = { ...result, topic: "rr/answer/{caller}" };
+  await responder.subscribe(ask, async (q, ctx) => {
+    await responder.publishEvent(answer, { answer: `${ctx.topic}:${q.text}` }, {
+      correlationId: ctx.correlationId,
+      params: { caller: "panel" },
+    });
+  });
+  const placed = await requester.request(ask, { text: "hi" }, {
+    params: { robot: "tars" },
+    replyTopic: answer,
+    replyParams: { caller: "panel" },
+    timeoutMs: 5_000,
+  });
+  assert.equal(placed.answer, "rr/ask/tars:hi");
 });
 
 Deno.test("health: retained ready on connect, shutdown on shutdown(), reconnect after shutdown", async () => {
