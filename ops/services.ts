@@ -77,13 +77,18 @@ function spec(
 export const serviceTable: Readonly<Record<ServiceName, ServiceSpec>> = {
   router: spec("router", "tars-router", [], "routes transcripts, intents and replies"),
   "llm-worker": spec("llm-worker", "tars-llm", [], "talks to the LLM provider (HTTP)"),
-  "memory-worker": spec(
-    "memory-worker",
-    "tars-memory",
-    // sqlite + sqlite-vec native extension, database file
-    ["--allow-write", "--allow-ffi"],
-    "stores and searches conversation memory",
-  ),
+  "memory-worker": {
+    ...spec(
+      "memory-worker",
+      "tars-memory",
+      // the SQLite file in MEMORY_DIR; sqlite-vec extension and onnxruntime (EMBED_BACKEND=onnx)
+      ["--allow-write", "--allow-ffi"],
+      "stores and searches conversation memory",
+    ),
+    include: ["services/memory-worker/characters"],
+    external: ["onnxruntime-node", "sqlite-vec"],
+    devEnv: { MEMORY_DIR: "data/memory" },
+  },
   "tts-worker": {
     ...spec(
       "tts-worker",

@@ -1,0 +1,164 @@
+/**
+ * The character (persona): read from `CHARACTER_DIR/CHARACTER_NAME/character.toml` in the
+ * py-tars format (`[info]`, `[traits]` 0..100, `[voice]`, `[scenario]`, `[personality_notes]`,
+ * `[example_interactions]`, `[meta]`), with trait changes from character/update applied on
+ * top and persisted by the caller. A reset re-reads the file.
+ *
+ * @module
+ */
+import { parse as parseToml } from "smol-toml";
+import type { CharacterSnapshot } from "../../core/mod.ts";
+
+/** The snapshot fields, as published (without `message_id`). */
+export type CharacterProfile = Omit<CharacterSnapshot, "message_id">;
+
+/** Sections a character/get may name, besides the `info` fields `name`, `description`, `systemprompt`. */
+export const CHARACTER_SECTIONS = [
+  "traits",
+  "voice",
+  "scenario",
+  "personality_notes",
+  "example_interactions",
+  "meta",
+] as const;
+
+/** The path of a character's file. */
+export function characterFile(dir: string, name: string): string {
+  return `${dir.replace(/\/+$/, "")}/${name}/character.toml`;
+}
+
+/**
+ * Reads and checks a character file.
+ *
+ * @throws Error naming the file and what is wrong (missing, bad TOML, a trait outside 0..100).
+ */
+export async function loadCharacter(path: string): Promise<CharacterProfile> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new Error(`Cannot read the character file ${path}: ${(error as Error).message}`);
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = toJson(parseToml(text)) as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(`The character file ${path} is not valid TOML: ${(error as Error).message}`);
+  }
+  const table = (key: string): Record<string, unknown> => {
+    const value = doc[key];
+    if (value === undefined) return {};
+    if (!value || typeof value !== "object" || Array.isArray(value)) {
+      throw new Error(`The character file ${path}: [${key}] must be a table`);
+    }
+    return value as Record<string, unknown>;
+  };
+  const info = table("info");
+  const traits = table("traits");
+  const bad = Object.entries(traits).filter(([, v]) => !isTraitValue(v));
+  if (bad.length > 0) {
+    throw new Error(
+      `The character file ${path}: traits must be integers 0..100; bad: ` +
+        bad.map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(", "),
+    );
+  }
+  const text_ = (value: unknown) => typeof value === "string" ? value.trim() : null;
+  const name = text_(info.name);
+  if (!name) throw new Error(`The character file ${path}: [info] name is missing`);
+  return {
+    name,
+    description: text_(info.description),
+    systemprompt: text_(info.systemprompt),
+    traits: traits as Record<string, number>,
+    voice: table("voice"),
+    meta: table("meta"),
+    scenario: table("scenario"),
+    personality_notes: table("personality_notes"),
+    example_interactions: table("example_interactions"),
+  };
+}
+
+/** Whether `value` is a valid trait value: an integer 0..100. */
+export function isTraitValue(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 100;
+}
+
+/** The answer to a character/get for one section. */
+export type SectionAnswer =
+  | { readonly found: true; readonly value: Record<string, unknown> | string | null }
+  | { readonly found: false; readonly value: { error: string; available: string[] } };
+
+/** The character with its trait changes. */
+export class Character {
+  #base: CharacterProfile;
+  #overrides: Record<string, number>;
+
+  /** Creates it from the file's profile and the persisted trait changes. */
+  constructor(base: CharacterProfile, overrides: Readonly<Record<string, number>> = {}) {
+    this.#base = base;
+    // A persisted change to a trait the file no longer has is dropped.
+    this.#overrides = Object.fromEntries(
+      Object.entries(overrides).filter(([trait, v]) => trait in base.traits && isTraitValue(v)),
+    );
+  }
+
+  /** The whole character. */
+  snapshot(): CharacterProfile {
+    return { ...this.#base, traits: { ...this.#base.traits, ...this.#overrides } };
+  }
+
+  /** Names character/get accepts. */
+  sections(): string[] {
+    return ["name", "description", "systemprompt", ...CHARACTER_SECTIONS];
+  }
+
+  /** One section, or an error listing the available ones. */
+  section(name: string): SectionAnswer {
+    const snapshot = this.snapshot() as unknown as Record<string, unknown>;
+    const key = name.trim().toLowerCase();
+    if (!this.sections().includes(key)) {
+      return {
+        found: false,
+        value: { error: `unknown section '${name}'`, available: this.sections() },
+      };
+    }
+    return { found: true, value: (snapshot[key] ?? null) as SectionAnswer["value"] };
+  }
+
+  /** Trait names of the file. */
+  traitNames(): string[] {
+    return Object.keys(this.#base.traits);
+  }
+
+  /**
+   * Sets a trait. Returns an error text (and changes nothing) for a trait the file does not
+   * define or a value outside 0..100.
+   */
+  setTrait(trait: string, value: number): string | null {
+    if (!(trait in this.#base.traits)) {
+      return `unknown trait '${trait}'; known traits: ${this.traitNames().join(", ")}`;
+    }
+    if (!isTraitValue(value)) return `trait ${trait} must be an integer 0..100, got ${value}`;
+    this.#overrides[trait] = value;
+    return null;
+  }
+
+  /** Drops every trait change and takes `base` (the re-read file). */
+  reset(base: CharacterProfile): void {
+    this.#base = base;
+    this.#overrides = {};
+  }
+}
+
+// TOML dates and times become ISO strings; everything else is already JSON.
+function toJson(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(toJson);
+  if (value && typeof value === "object") {
+    if (!Object.getPrototypeOf(value) || Object.getPrototypeOf(value) === Object.prototype) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v)]));
+    }
+    return String(value);
+  }
+  return value;
+}

@@ -1,0 +1,113 @@
+/**
+ * memory-worker as a process (`services/memory-worker/main.ts`), as `deno task dev` and the
+ * robot run it: health `ready` as `tars-memory`, the bundled TARS character retained, a
+ * transcript stored and found, SIGTERM → exit 0 with health `shutdown` and the memory kept
+ * for the next start; a missing character or an unloadable onnx model → exit 78 naming the
+ * variable.
+ */
+import assert from "node:assert/strict";
+import {
+  type CharacterSnapshot,
+  type HealthPing,
+  type MemoryResults,
+  topics,
+} from "../../core/mod.ts";
+import { serviceTable } from "../../ops/services.ts";
+import { startBroker } from "../helpers/broker.ts";
+import { testClient, waitFor } from "../helpers/wait.ts";
+
+const T = 30_000;
+const ENTRY = new URL("../../services/memory-worker/main.ts", import.meta.url).pathname;
+
+function spawnService(env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...serviceTable["memory-worker"].permissions, ENTRY],
+    env: { LOG_LEVEL: "warning", ...env },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function stop(child: Deno.ChildProcess): Promise<{ code: number; stderr: string }> {
+  try {
+    child.kill("SIGTERM");
+  } catch { /* already gone */ }
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  return { code: status.code, stderr };
+}
+
+Deno.test("memory-worker process: ready, character retained, stores and answers, keeps memories across restarts", async () => {
+  await using broker = await startBroker();
+  const dir = await Deno.makeTempDir({ prefix: "tars-memory-proc-" });
+  await using watcher = testClient(broker.url);
+  await watcher.connect({ timeoutMs: T });
+  const health: HealthPing[] = [];
+  await watcher.subscribe(topics.systemHealth, (ping) => void health.push(ping), {
+    params: { client_id: "tars-memory" },
+  });
+  const characters: CharacterSnapshot[] = [];
+  await watcher.subscribe(topics.systemCharacterCurrent, (c) => void characters.push(c));
+  const env = { MQTT_URL: broker.url, MEMORY_DIR: `${dir}/memory`, MEMORY_REPLY_IDLE_MS: "200" };
+  try {
+    for (const round of [1, 2]) {
+      health.length = 0;
+      const child = spawnService(env);
+      let result: { code: number; stderr: string };
+      try {
+        await waitFor(() => health.some((h) => h.ok && h.event === "ready"), "ready", T);
+        await waitFor(() => characters.length >= round, "character", T);
+        assert.equal(characters.at(-1)!.name, "TARS");
+        if (round === 1) {
+          await watcher.publishEvent(topics.sttFinal, { text: "my favourite colour is blue" });
+        }
+        let answer: MemoryResults | null = null;
+        await waitFor(
+          async () => {
+            answer = await watcher.request(topics.memoryQuery, { text: "favourite colour" }, {
+              replyTopic: topics.memoryResults,
+              timeoutMs: T,
+            });
+            return answer.k === 1;
+          },
+          "the memory is found",
+          T,
+        );
+        assert.equal(
+          (answer!.results[0].document as { text: string }).text,
+          "my favourite colour is blue",
+        );
+      } finally {
+        result = await stop(child);
+      }
+      assert.equal(result.code, 0, result.stderr);
+      await waitFor(() => health.some((h) => h.event === "shutdown"), "health shutdown", T);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("memory-worker process: a bad setting exits 78 naming the variable", async () => {
+  await using broker = await startBroker();
+  const dir = await Deno.makeTempDir({ prefix: "tars-memory-proc-" });
+  try {
+    for (
+      const [extra, variable] of [
+        [{ CHARACTER_NAME: "Nobody" }, "CHARACTER_DIR"],
+        [{ EMBED_BACKEND: "onnx", EMBED_MODEL: `${dir}/no-model` }, "EMBED_MODEL"],
+      ] as const
+    ) {
+      const child = spawnService({ MQTT_URL: broker.url, MEMORY_DIR: dir, ...extra });
+      const [status, stderr] = await Promise.all([
+        child.status,
+        new Response(child.stderr).text(),
+      ]);
+      assert.equal(status.code, 78, stderr);
+      assert.match(stderr, new RegExp(variable));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
