@@ -2,7 +2,8 @@
  * The whole stack, started the way `deno task dev` starts it (`runDevStack` with `MQTT_URL` set
  * to a Mosquitto the test controls): text typed into the dashboard → router → llm-worker (a
  * local server speaking the OpenAI protocol) → tts-worker → audio chunks back to the browser's
- * event stream. Then the broker is killed and restarted in the middle of a streamed reply, and
+ * event stream; the second question gets the first turn as memory context (llm-worker asks
+ * memory-worker). Then the broker is killed and restarted in the middle of a streamed reply, and
  * the whole reply still reaches the browser.
  */
 import assert from "node:assert/strict";
@@ -48,6 +49,7 @@ Deno.test({
         CAMERA_HTTP_PORT: String(freePort()),
         CAMERA_HTTP_HOST: "127.0.0.1",
         MEMORY_DIR: join(dir, "memory"),
+        RAG_ENABLED: "true",
         TTS_OUTPUT_DIR: join(dir, "tts-out"),
         TTS_WAKE_CACHE_DIR: join(dir, "tts-cache"),
         LOG_LEVEL: "warning",
@@ -99,8 +101,16 @@ Deno.test({
           chunkDelayMs: 250,
         }),
       );
-      await postJson(base, "/api/say", { text: "tell me a long story" });
-      await llm.waitForRequest(2, 20_000);
+      await postJson(base, "/api/say", { text: "tell me a long story about the answer" });
+      const second = await llm.waitForRequest(2, 20_000);
+      if (have.includes("memory-worker")) {
+        // RAG: llm-worker asked memory-worker, which had stored the first turn.
+        assert.match(
+          JSON.stringify(second.body.messages),
+          /Context:[^"]*what is the answer/,
+          JSON.stringify(second.body.messages),
+        );
+      }
       await waitFor(
         () => entryTexts(browser.events).includes("First part"),
         "the start of the second reply",
