@@ -12,30 +12,10 @@ import assert from "node:assert/strict";
 import { type HealthPing, type LLMRequest, topics, type TtsSay } from "../../core/mod.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { fake, startFakeOpenAI } from "../helpers/llm_fake_openai.ts";
+import { spawnService, stopService } from "../helpers/service_process.ts";
 import { sleep, testClient, waitFor } from "../helpers/wait.ts";
 
 const T = 20_000;
-const ROOT = new URL("../../", import.meta.url).pathname;
-const PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read"];
-
-function spawn(service: string, env: Record<string, string>): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSIONS, `${ROOT}services/${service}/main.ts`],
-    env: { LOG_LEVEL: "warning", ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-}
-
-async function stop(child: Deno.ChildProcess): Promise<{ code: number; stderr: string }> {
-  try {
-    child.kill("SIGTERM");
-  } catch { /* already gone */ }
-  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
-  return { code: status.code, stderr };
-}
 
 async function brain(
   test: (ctx: {
@@ -62,13 +42,13 @@ async function brain(
     workerSubscribed = true;
   });
   const base = { PATH: Deno.env.get("PATH") ?? "", MQTT_URL: broker.url };
-  const worker = spawn("llm-worker", {
+  const worker = spawnService("llm-worker", {
     ...base,
     OPENAI_API_KEY: "sk-e2e",
     OPENAI_BASE_URL: llm.baseURL,
     LLM_MODEL: "fake-model",
   });
-  const router = spawn("router", {
+  const router = spawnService("router", {
     ...base,
     ROUTER_LIVE_MODE_DEFAULT: "true",
     ONLINE_ANNOUNCE: "false",
@@ -95,7 +75,7 @@ async function brain(
     said.length = 0;
     await test({ llm, user, said, requests });
   } finally {
-    results.push(await stop(router), await stop(worker));
+    results.push(await stopService(router), await stopService(worker));
   }
   for (const result of results) assert.equal(result.code, 0, result.stderr);
 }

@@ -7,9 +7,7 @@
  *
  * @module
  */
-import onnxProto from "onnx-proto";
-
-const { onnx } = onnxProto;
+import { castTo, node, onnx, tensor, valueInfo } from "./onnx_graph.ts";
 
 /** The words the tiny vocabulary knows (after the four special tokens). */
 export const TINY_WORDS = [
@@ -76,35 +74,6 @@ export function tokenVector(id: number, dims: number): Float32Array {
   return vector;
 }
 
-function tensor(name: string, dims: number[], data: Float32Array | BigInt64Array) {
-  return onnx.TensorProto.create({
-    name,
-    dims,
-    dataType: data instanceof Float32Array
-      ? onnx.TensorProto.DataType.FLOAT
-      : onnx.TensorProto.DataType.INT64,
-    rawData: new Uint8Array(data.buffer.slice(0)),
-  });
-}
-
-function valueInfo(name: string, elemType: number, dims: Array<number | string>) {
-  return onnx.ValueInfoProto.create({
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: {
-          dim: dims.map((d) => typeof d === "number" ? { dimValue: d } : { dimParam: d }),
-        },
-      },
-    },
-  });
-}
-
-function node(opType: string, input: string[], output: string[], attribute: object[] = []) {
-  return onnx.NodeProto.create({ opType, input, output, name: output[0], attribute });
-}
-
 /**
  * A model with the sentence-transformer signature: `input_ids`, `attention_mask` (and
  * `token_type_ids` when `withTokenTypes`) int64 [B,S] → `last_hidden_state` float32
@@ -121,21 +90,13 @@ export function buildTinySentenceModel(dims = 16, withTokenTypes = true): Uint8A
   ];
   const nodes = [
     node("Gather", ["table", "input_ids"], ["gathered"]),
-    node("Cast", ["attention_mask"], ["mask_f"], [{
-      name: "to",
-      type: onnx.AttributeProto.AttributeType.INT,
-      i: FLOAT,
-    }]),
+    node("Cast", ["attention_mask"], ["mask_f"], [castTo(FLOAT)]),
   ];
   if (withTokenTypes) {
     inputs.push(valueInfo("token_type_ids", INT64, ["batch", "seq"]));
     // Types are all zero: adding 0·type keeps the input used without changing the result.
     nodes.push(
-      node("Cast", ["token_type_ids"], ["types_f"], [{
-        name: "to",
-        type: onnx.AttributeProto.AttributeType.INT,
-        i: FLOAT,
-      }]),
+      node("Cast", ["token_type_ids"], ["types_f"], [castTo(FLOAT)]),
       node("Mul", ["types_f", "zero"], ["types_zero"]),
       node("Add", ["mask_f", "types_zero"], ["mask_sum"]),
       node("Unsqueeze", ["mask_sum", "last_axis"], ["mask3b"]),

@@ -7,9 +7,7 @@
  *
  * @module
  */
-import onnxProto from "onnx-proto";
-
-const { onnx } = onnxProto;
+import { castTo, node, onnx, tensor, valueInfo } from "./onnx_graph.ts";
 
 /** Output samples per input phoneme id. */
 export const SAMPLES_PER_ID = 256;
@@ -17,40 +15,11 @@ export const SAMPLES_PER_ID = 256;
 /** The voice config copied from the real `en_US-amy-low.onnx.json` (16 kHz). */
 export const AMY_CONFIG_URL = new URL("../fixtures/tts/en_US-amy-low.onnx.json", import.meta.url);
 
-function tensor(name: string, dims: number[], data: Float32Array | BigInt64Array) {
-  return onnx.TensorProto.create({
-    name,
-    dims,
-    dataType: data instanceof Float32Array
-      ? onnx.TensorProto.DataType.FLOAT
-      : onnx.TensorProto.DataType.INT64,
-    rawData: new Uint8Array(data.buffer.slice(0)),
-  });
-}
-
-function valueInfo(name: string, elemType: number, dims: Array<number | string>) {
-  return onnx.ValueInfoProto.create({
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: {
-          dim: dims.map((d) => typeof d === "number" ? { dimValue: d } : { dimParam: d }),
-        },
-      },
-    },
-  });
-}
-
-function node(opType: string, input: string[], output: string[], attribute: object[] = []) {
-  return onnx.NodeProto.create({ opType, input, output, name: output[0], attribute });
-}
-
 /** The model's bytes. */
 export function buildPiperLikeModel(): Uint8Array {
   const FLOAT = onnx.TensorProto.DataType.FLOAT;
   const INT64 = onnx.TensorProto.DataType.INT64;
-  const castTo = { name: "to", type: onnx.AttributeProto.AttributeType.INT, i: FLOAT };
+  const toFloat = castTo(FLOAT);
   const graph = onnx.GraphProto.create({
     name: "piper_like",
     input: [
@@ -66,13 +35,13 @@ export function buildPiperLikeModel(): Uint8Array {
       tensor("one", [], BigInt64Array.of(1n)),
     ],
     node: [
-      node("Cast", ["input"], ["ids_f"], [castTo]),
+      node("Cast", ["input"], ["ids_f"], [toFloat]),
       node("Reshape", ["ids_f", "shape4"], ["ids4"]),
       node("Tile", ["ids4", "repeats"], ["tiled"]),
       node("Mul", ["tiled", "freq"], ["phase"]),
       node("Sin", ["phase"], ["wave"]),
       node("Gather", ["scales", "one"], ["length_scale"]),
-      node("Cast", ["input_lengths"], ["len_f"], [castTo]),
+      node("Cast", ["input_lengths"], ["len_f"], [toFloat]),
       node("Div", ["len_f", "len_f"], ["unit"]),
       node("Mul", ["wave", "length_scale"], ["scaled"]),
       node("Mul", ["scaled", "unit"], ["output"]),

@@ -9,23 +9,11 @@
 import assert from "node:assert/strict";
 import { type HealthPing, type LLMResponse, topics } from "../../core/mod.ts";
 import { startBroker } from "../helpers/broker.ts";
+import { spawnService, stopService } from "../helpers/service_process.ts";
 import { fake, startFakeOpenAI } from "../helpers/llm_fake_openai.ts";
 import { testClient, waitFor } from "../helpers/wait.ts";
 
 const T = 20_000;
-const ENTRY = new URL("../../services/llm-worker/main.ts", import.meta.url).pathname;
-const PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read"];
-
-function spawnWorker(env: Record<string, string>): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSIONS, ENTRY],
-    env: { LOG_LEVEL: "warning", ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-}
 
 /** Resolves `true` once the worker (re)published character/get: it is subscribed. */
 async function watchSubscribed(watcher: ReturnType<typeof testClient>): Promise<() => boolean> {
@@ -34,14 +22,6 @@ async function watchSubscribed(watcher: ReturnType<typeof testClient>): Promise<
     seen = true;
   });
   return () => seen;
-}
-
-async function stop(child: Deno.ChildProcess): Promise<{ code: number; stderr: string }> {
-  try {
-    child.kill("SIGTERM");
-  } catch { /* already gone */ }
-  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
-  return { code: status.code, stderr };
 }
 
 Deno.test("llm-worker process: health as tars-llm, streams a reply, stops cleanly on SIGTERM", async () => {
@@ -56,7 +36,7 @@ Deno.test("llm-worker process: health as tars-llm, streams a reply, stops cleanl
   const responses: LLMResponse[] = [];
   await watcher.subscribe(topics.llmResponse, (response) => void responses.push(response));
   const subscribed = await watchSubscribed(watcher);
-  const child = spawnWorker({
+  const child = spawnService("llm-worker", {
     PATH: Deno.env.get("PATH") ?? "",
     MQTT_URL: broker.url,
     OPENAI_API_KEY: "sk-proc",
@@ -73,7 +53,7 @@ Deno.test("llm-worker process: health as tars-llm, streams a reply, stops cleanl
     assert.equal(responses[0].reply, "Process says hi.");
     assert.equal(llm.requests[0].headers.authorization, "Bearer sk-proc");
   } finally {
-    result = await stop(child);
+    result = await stopService(child);
   }
   assert.equal(result.code, 0, result.stderr);
   await waitFor(() => health.some((h) => h.event === "shutdown"), "health shutdown", T);
@@ -90,7 +70,7 @@ Deno.test("llm-worker process: without OPENAI_API_KEY / base URL it answers 'LLM
     params: { client_id: "tars-llm" },
   });
   const subscribed = await watchSubscribed(watcher);
-  const child = spawnWorker({ MQTT_URL: broker.url });
+  const child = spawnService("llm-worker", { MQTT_URL: broker.url });
   let result: { code: number; stderr: string } | null = null;
   try {
     await waitFor(() => health.some((h) => h.event === "ready"), "health ready", T);
@@ -99,14 +79,14 @@ Deno.test("llm-worker process: without OPENAI_API_KEY / base URL it answers 'LLM
     await waitFor(() => responses.length === 1, "llm/response", T);
     assert.match(responses[0].error ?? "", /^LLM not configured: set OPENAI_API_KEY/);
   } finally {
-    result = await stop(child);
+    result = await stopService(child);
   }
   assert.equal(result.code, 0, result.stderr);
 });
 
 Deno.test("llm-worker process: bad env exits 78 naming the variable", async () => {
   await using broker = await startBroker(); // runService reads service config once connected
-  const child = spawnWorker({
+  const child = spawnService("llm-worker", {
     MQTT_URL: broker.url,
     LLM_TEMPERATURE: "hot",
     LLM_BASE_URL: "ftp://nope",

@@ -12,31 +12,11 @@ import {
   type MemoryResults,
   topics,
 } from "../../core/mod.ts";
-import { serviceTable } from "../../ops/services.ts";
 import { startBroker } from "../helpers/broker.ts";
+import { spawnService, stopService } from "../helpers/service_process.ts";
 import { testClient, waitFor } from "../helpers/wait.ts";
 
 const T = 30_000;
-const ENTRY = new URL("../../services/memory-worker/main.ts", import.meta.url).pathname;
-
-function spawnService(env: Record<string, string>): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...serviceTable["memory-worker"].permissions, ENTRY],
-    env: { LOG_LEVEL: "warning", ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-}
-
-async function stop(child: Deno.ChildProcess): Promise<{ code: number; stderr: string }> {
-  try {
-    child.kill("SIGTERM");
-  } catch { /* already gone */ }
-  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
-  return { code: status.code, stderr };
-}
 
 Deno.test("memory-worker process: ready, character retained, stores and answers, keeps memories across restarts", async () => {
   await using broker = await startBroker();
@@ -53,7 +33,7 @@ Deno.test("memory-worker process: ready, character retained, stores and answers,
   try {
     for (const round of [1, 2]) {
       health.length = 0;
-      const child = spawnService(env);
+      const child = spawnService("memory-worker", env);
       let result: { code: number; stderr: string };
       try {
         await waitFor(() => health.some((h) => h.ok && h.event === "ready"), "ready", T);
@@ -79,7 +59,7 @@ Deno.test("memory-worker process: ready, character retained, stores and answers,
           "my favourite colour is blue",
         );
       } finally {
-        result = await stop(child);
+        result = await stopService(child);
       }
       assert.equal(result.code, 0, result.stderr);
       await waitFor(() => health.some((h) => h.event === "shutdown"), "health shutdown", T);
@@ -99,7 +79,11 @@ Deno.test("memory-worker process: a bad setting exits 78 naming the variable", a
         [{ EMBED_BACKEND: "onnx", EMBED_MODEL: `${dir}/no-model` }, "EMBED_MODEL"],
       ] as const
     ) {
-      const child = spawnService({ MQTT_URL: broker.url, MEMORY_DIR: dir, ...extra });
+      const child = spawnService("memory-worker", {
+        MQTT_URL: broker.url,
+        MEMORY_DIR: dir,
+        ...extra,
+      });
       const [status, stderr] = await Promise.all([
         child.status,
         new Response(child.stderr).text(),

@@ -7,32 +7,12 @@
 import assert from "node:assert/strict";
 import { type HealthPing, topics, type WakeEvent, type WakeMicCommand } from "../../core/mod.ts";
 import { startBroker } from "../helpers/broker.ts";
+import { spawnService, stopService } from "../helpers/service_process.ts";
 import { pcmFrames } from "../helpers/speech_audio.ts";
 import { testClient, waitFor } from "../helpers/wait.ts";
 import { makeWakeClips } from "../helpers/wake_audio.ts";
 
 const T = 30_000;
-const ENTRY = new URL("../../services/wake-activation/main.ts", import.meta.url).pathname;
-const PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read", "--allow-ffi"]; // no --allow-sys needed
-
-function spawnService(env: Record<string, string>): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSIONS, ENTRY],
-    env: { LOG_LEVEL: "warning", ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-}
-
-async function stop(child: Deno.ChildProcess): Promise<{ code: number; stderr: string }> {
-  try {
-    child.kill("SIGTERM");
-  } catch { /* already gone */ }
-  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
-  return { code: status.code, stderr };
-}
 
 Deno.test("wake-activation process: ready with the bundled model, wakes on 'hey jarvis', stops on SIGTERM", async () => {
   const clips = await makeWakeClips();
@@ -47,7 +27,7 @@ Deno.test("wake-activation process: ready with the bundled model, wakes on 'hey 
   const mics: WakeMicCommand[] = [];
   await watcher.subscribe(topics.wakeEvent, (event) => void events.push(event));
   await watcher.subscribe(topics.wakeMic, (command) => void mics.push(command));
-  const child = spawnService({ MQTT_URL: broker.url });
+  const child = spawnService("wake-activation", { MQTT_URL: broker.url });
   let result: { code: number; stderr: string } | null = null;
   try {
     // runService announces ready only after main returned: the model is loaded and subscribed.
@@ -61,7 +41,7 @@ Deno.test("wake-activation process: ready with the bundled model, wakes on 'hey 
     assert.equal(mics[0].ttl_ms, 3_000); // WAKE_IDLE_TIMEOUT_SEC default 3.0
     await waitFor(() => events.some((e) => e.type === "timeout"), "idle timeout event", T);
   } finally {
-    result = await stop(child);
+    result = await stopService(child);
   }
   assert.equal(result.code, 0, result.stderr);
   await waitFor(() => health.some((h) => h.event === "shutdown"), "health shutdown", T);
@@ -73,7 +53,7 @@ Deno.test("wake-activation process: a missing WAKE_MODEL_PATH exits 78 naming th
   await watcher.connect({ timeoutMs: T });
   const events: WakeEvent[] = [];
   await watcher.subscribe(topics.wakeEvent, (event) => void events.push(event));
-  const child = spawnService({
+  const child = spawnService("wake-activation", {
     MQTT_URL: broker.url,
     WAKE_MODEL_PATH: "/models/openwakeword/hey_tars.onnx",
   });
@@ -86,7 +66,7 @@ Deno.test("wake-activation process: a missing WAKE_MODEL_PATH exits 78 naming th
 
 Deno.test("wake-activation process: bad env exits 78 naming every variable", async () => {
   await using broker = await startBroker();
-  const child = spawnService({
+  const child = spawnService("wake-activation", {
     MQTT_URL: broker.url,
     WAKE_DETECTION_THRESHOLD: "loud",
     WAKE_AUDIO_TOPIC: "mic/pcm",
