@@ -99,13 +99,18 @@ export const serviceTable: Readonly<Record<ServiceName, ServiceSpec>> = {
     ),
     external: ["onnxruntime-node"],
   },
-  "stt-worker": spec(
-    "stt-worker",
-    "tars-stt",
-    // onnxruntime (VAD) native addon, arecord subprocess
-    ["--allow-ffi", "--allow-run", "--allow-sys"],
-    "turns microphone audio into transcripts",
-  ),
+  "stt-worker": {
+    ...spec(
+      "stt-worker",
+      "tars-stt",
+      // onnxruntime (Silero VAD) and sherpa-onnx native addons, the arecord subprocess
+      ["--allow-ffi", "--allow-run=arecord"],
+      "turns microphone audio into transcripts",
+    ),
+    external: ["onnxruntime-node", "sherpa-onnx-node"],
+    // the browser's push-to-talk microphone (ui-web), always listening: it sends no wake/mic
+    devEnv: { AUDIO_SOURCE: "mqtt", STT_MIC_MODE: "open" },
+  },
   "wake-activation": {
     ...spec(
       "wake-activation",

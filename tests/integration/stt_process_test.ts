@@ -1,0 +1,69 @@
+/**
+ * stt-worker as a process (`services/stt-worker/main.ts`): health as `tars-stt`, an espeak-ng
+ * WAV through AUDIO_SOURCE=file → stt/final via a local OpenAI-protocol server; SIGTERM →
+ * exit 0 with health `shutdown`; bad configuration → exit 78 naming the variable.
+ */
+import assert from "node:assert/strict";
+import { type FinalTranscript, type HealthPing, topics } from "../../core/mod.ts";
+import { startBroker } from "../helpers/broker.ts";
+import { spawnService, stopService } from "../helpers/service_process.ts";
+import { sttClips } from "../helpers/stt_audio.ts";
+import { startFakeOpenAiTranscription } from "../helpers/stt_fake_servers.ts";
+import { testClient, waitFor } from "../helpers/wait.ts";
+
+const T = 30_000;
+
+Deno.test("stt-worker process: ready as tars-stt, WAV file → stt/final, SIGTERM → exit 0", async () => {
+  const clips = await sttClips();
+  await using broker = await startBroker();
+  await using fake = startFakeOpenAiTranscription(() => "What time is it?");
+  await using watcher = testClient(broker.url);
+  await watcher.connect({ timeoutMs: T });
+  const health: HealthPing[] = [];
+  const finals: FinalTranscript[] = [];
+  let frames = 0;
+  await watcher.subscribe(topics.systemHealth, (ping) => void health.push(ping), {
+    params: { client_id: "tars-stt" },
+  });
+  await watcher.subscribe(topics.sttFinal, (final) => void finals.push(final));
+  await watcher.subscribeRaw(topics.audioPcm, () => void frames++, {
+    params: { source: "kitchen" },
+  });
+  const child = spawnService("stt-worker", {
+    MQTT_URL: broker.url,
+    AUDIO_SOURCE: "file",
+    AUDIO_FILE: clips.questionWav,
+    AUDIO_FILE_SPEED: "2",
+    AUDIO_SOURCE_NAME: "kitchen",
+    STT_MIC_MODE: "open",
+    OPENAI_BASE_URL: fake.url,
+  });
+  let result: { code: number; stderr: string } | null = null;
+  try {
+    await waitFor(() => health.some((h) => h.ok && h.event === "ready"), "health ready", T);
+    await waitFor(() => finals.length === 1, "stt/final", T);
+    assert.equal(finals[0].text, "What time is it?");
+    assert.ok(frames > 50, `${frames} frames on audio/pcm/kitchen`);
+  } finally {
+    result = await stopService(child);
+  }
+  assert.equal(result.code, 0, result.stderr);
+  await waitFor(() => health.some((h) => h.event === "shutdown"), "health shutdown", T);
+});
+
+Deno.test("stt-worker process: bad configuration exits 78 naming the variable", async () => {
+  await using broker = await startBroker();
+  for (
+    const [env, pattern] of [
+      [{ STT_BACKEND: "sherpa", SHERPA_MODEL_DIR: "/models/nope" }, /SHERPA_MODEL_DIR/],
+      [{ AUDIO_SOURCE: "file" }, /AUDIO_FILE/],
+      [{ AUDIO_SOURCE: "file", AUDIO_FILE: "/nope.wav" }, /AUDIO_FILE.*\/nope\.wav/],
+      [{ AUDIO_SOURCE: "usb" }, /AUDIO_SOURCE.*alsa, file, mqtt/],
+    ] as const
+  ) {
+    const child = spawnService("stt-worker", { MQTT_URL: broker.url, ...env });
+    const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+    assert.equal(status.code, 78, stderr);
+    assert.match(stderr, pattern);
+  }
+});
