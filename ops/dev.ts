@@ -21,7 +21,7 @@ import {
   type EmbeddedBroker,
   startEmbeddedBroker,
 } from "./embedded_broker.ts";
-import { existingServices, type ServiceSpec } from "./services.ts";
+import { existingServices, type ServiceSpec, serviceUrl } from "./services.ts";
 
 /** Options of {@linkcode runDevStack}. */
 export interface DevStackOptions {
@@ -118,7 +118,10 @@ export async function runDevStack(opts: DevStackOptions = {}): Promise<void> {
         }).spawn();
       running.push(supervise(spec, spawn, line, restart));
     }
-    for (const s of services) if (s.url) info(`${s.name}: ${s.url}`);
+    for (const s of services) {
+      const serving = serviceUrl(s, { ...s.devEnv, ...env });
+      if (serving) info(`${s.name}: ${serving}`);
+    }
     await aborted(opts.signal);
     info("stopping...");
   } finally {

@@ -39,6 +39,8 @@ export interface ServiceSpec {
   readonly description: string;
   /** The URL it serves by default, if any (the launcher prints it). */
   readonly url?: string;
+  /** The variable that moves {@linkcode url} to another port (the launcher prints that one). */
+  readonly urlPortVariable?: string;
   /** Files and folders `deno compile` must embed (models, static pages), relative to the root. */
   readonly include?: readonly string[];
   /**
@@ -128,19 +130,38 @@ export const serviceTable: Readonly<Record<ServiceName, ServiceSpec>> = {
     ["--allow-ffi"],
     "drives the servos (simulated in dev)",
   ),
-  "camera-service": spec(
-    "camera-service",
-    "tars-camera",
-    // ffmpeg capture subprocess; serves MJPEG over HTTP (port 8080)
-    ["--allow-run=ffmpeg"],
-    "captures frames and serves them over HTTP",
-    "http://127.0.0.1:8080/stream",
-  ),
+  "camera-service": {
+    ...spec(
+      "camera-service",
+      "tars-camera",
+      // ffmpeg capture subprocess; serves MJPEG over HTTP (port 8080)
+      ["--allow-run=ffmpeg"],
+      "captures frames and serves them over HTTP",
+      "http://127.0.0.1:8080/stream",
+    ),
+    urlPortVariable: "CAMERA_HTTP_PORT",
+  },
   "ui-web": {
     ...spec("ui-web", "ui-web", [], "the live dashboard", "http://127.0.0.1:5010"),
+    urlPortVariable: "UI_PORT",
     include: ["services/ui-web/static"],
   },
 };
+
+/**
+ * The URL `spec` serves with `env`: its default URL with the port `spec.urlPortVariable`
+ * sets, if any. `undefined` for a service that serves nothing.
+ */
+export function serviceUrl(
+  spec: ServiceSpec,
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  if (!spec.url) return undefined;
+  const port = spec.urlPortVariable ? env[spec.urlPortVariable]?.trim() : undefined;
+  if (!port || !/^\d+$/.test(port) || port === "0") return spec.url;
+  const { origin, protocol, hostname } = new URL(spec.url);
+  return spec.url.replace(origin, `${protocol}//${hostname}:${port}`);
+}
 
 /**
  * The services whose `services/<name>/main.ts` exists under `root` (default: the current

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runDevStack } from "../../ops/dev.ts";
+import { serviceTable, serviceUrl } from "../../ops/services.ts";
 import { freePort, startBroker } from "../helpers/broker.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -220,4 +221,16 @@ Deno.test("dev launcher: a taken broker port is a clear error", async () => {
   } finally {
     listener.close();
   }
+});
+
+Deno.test("dev launcher: the printed URLs follow UI_PORT and CAMERA_HTTP_PORT", () => {
+  assert.equal(serviceUrl(serviceTable["ui-web"], {}), "http://127.0.0.1:5010");
+  assert.equal(serviceUrl(serviceTable["ui-web"], { UI_PORT: "15010" }), "http://127.0.0.1:15010");
+  assert.equal(
+    serviceUrl(serviceTable["camera-service"], { CAMERA_HTTP_PORT: "18080" }),
+    "http://127.0.0.1:18080/stream",
+  );
+  // 0 (a free port, tests) or garbage: the default is the best guess.
+  assert.equal(serviceUrl(serviceTable["ui-web"], { UI_PORT: "0" }), "http://127.0.0.1:5010");
+  assert.equal(serviceUrl(serviceTable.router, { UI_PORT: "1" }), undefined);
 });
