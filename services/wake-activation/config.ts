@@ -34,6 +34,7 @@ export const WAKE_ENV = {
   WAKE_MIN_ENERGY: envVar.float(0, { min: 0, max: 1 }),
   WAKE_CANCEL_PHRASES: envVar.list([...DEFAULT_CANCEL_PHRASES]),
   WAKE_THREADS: envVar.int(1, { min: 1, max: 8 }),
+  WAKE_QUIET_ENERGY: envVar.float(0.005, { min: 0, max: 1 }),
   WAKE_MAX_SOURCES: envVar.int(4, { min: 1, max: 64 }),
 };
 
@@ -55,6 +56,11 @@ export interface WakeConfig {
   readonly session: WakeSessionSettings;
   /** onnxruntime intra-op threads per model. */
   readonly threads: number;
+  /**
+   * Frame RMS (0..1) under which audio quiet for the whole keyword window skips the embedding
+   * and keyword models (WAKE_QUIET_ENERGY); 0 = score every frame in full.
+   */
+  readonly quietEnergy: number;
   /** Audio streams (topics) scored at once; frames of further topics are dropped. */
   readonly maxSources: number;
 }
@@ -101,6 +107,7 @@ export function readWakeConfig(env: Readonly<Record<string, string | undefined>>
       cancelPhrases: values.WAKE_CANCEL_PHRASES,
     },
     threads: values.WAKE_THREADS,
+    quietEnergy: values.WAKE_QUIET_ENERGY,
     maxSources: values.WAKE_MAX_SOURCES,
   };
 }

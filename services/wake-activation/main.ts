@@ -21,6 +21,7 @@ export async function loadScorer(config: WakeConfig): Promise<OpenWakeWordScorer
       melspectrogramPath: config.melspectrogramPath,
       embeddingPath: config.embeddingPath,
       threads: config.threads,
+      quietEnergy: config.quietEnergy,
     });
   } catch (error) {
     const message = (error as Error).message;

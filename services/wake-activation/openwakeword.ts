@@ -15,6 +15,13 @@
  * starts with the embeddings of 4 s of low-level noise (deterministic here), and the first 5
  * scores after a reset are 0.
  *
+ * Quiet skip (`quietEnergy`): once every frame the keyword model can see (its N embeddings
+ * reach back {@linkcode OpenWakeWordScorer.quietFramesToSkip} frames) was quieter than
+ * `quietEnergy`, a frame costs only the melspectrogram and scores 0; its mel window is kept,
+ * and the first louder frame embeds the kept windows in one batch before scoring. Scores after
+ * a quiet stretch are therefore exactly those of the full pipeline; only the scores of audio
+ * that was quiet for the whole keyword window are replaced by 0.
+ *
  * @module
  */
 import * as ort from "onnxruntime-node";
@@ -47,6 +54,18 @@ export interface OpenWakeWordOptions {
   readonly embeddingPath?: string;
   /** Intra-op threads per model (default 1: the robot has other work to do). */
   readonly threads?: number;
+  /**
+   * Frame RMS (samples scaled to [-1, 1]) below which long quiet stretches skip the embedding
+   * and keyword models (see the module description); 0 or undefined = never skip.
+   */
+  readonly quietEnergy?: number;
+}
+
+/** RMS of int16 samples scaled to [-1, 1]. */
+function frameEnergy(frame: Int16Array): number {
+  let sum = 0;
+  for (let i = 0; i < frame.length; i++) sum += frame[i] * frame[i];
+  return Math.sqrt(sum / frame.length) / 32768;
 }
 
 async function openSession(
@@ -120,6 +139,13 @@ export class OpenWakeWordScorer implements WakeScorer {
   readonly frameSamples = FRAME_SAMPLES;
   /** Embeddings the keyword model looks at (16 for hey_jarvis). */
   readonly windowSize: number;
+  /**
+   * Quiet frames in a row after which frames skip the embedding and keyword models: the
+   * keyword window plus one mel window plus one frame of mel context.
+   */
+  readonly quietFramesToSkip: number;
+  /** Frames that skipped the embedding and keyword models (quiet skip), since load. */
+  skippedFrames = 0;
 
   readonly #mel: ort.InferenceSession;
   readonly #embedding: ort.InferenceSession;
@@ -130,6 +156,10 @@ export class OpenWakeWordScorer implements WakeScorer {
   readonly #melBuffer = new Float32Array(MEL_WINDOW * MEL_BINS);
   readonly #features: Float32Array;
   #seedFeatures: Float32Array | null = null;
+  readonly #quietEnergy: number;
+  #quietRun = 0;
+  /** Mel windows of skipped frames not embedded yet (at most windowSize, oldest first). */
+  #pendingWindows: Float32Array[] = [];
   #scores = 0;
   #closed = false;
 
@@ -140,8 +170,11 @@ export class OpenWakeWordScorer implements WakeScorer {
     streamingEmbedding: ort.InferenceSession,
     keyword: ort.InferenceSession,
     windowSize: number,
+    quietEnergy: number,
   ) {
     this.name = name;
+    this.#quietEnergy = quietEnergy;
+    this.quietFramesToSkip = windowSize + Math.ceil(MEL_WINDOW / MEL_STEP) + 1;
     this.#mel = mel;
     this.#embedding = embedding;
     this.#streamingEmbedding = streamingEmbedding;
@@ -183,6 +216,7 @@ export class OpenWakeWordScorer implements WakeScorer {
         streamingEmbedding,
         keyword,
         window,
+        options.quietEnergy ?? 0,
       );
       await scorer.reset();
       return scorer;
@@ -197,6 +231,8 @@ export class OpenWakeWordScorer implements WakeScorer {
     this.#contextSamples = 0;
     this.#melBuffer.fill(1);
     this.#scores = 0;
+    this.#quietRun = 0;
+    this.#pendingWindows = [];
     this.#seedFeatures ??= await this.#embedClip(seedNoise());
     this.#features.set(this.#seedFeatures);
   }
@@ -224,8 +260,19 @@ export class OpenWakeWordScorer implements WakeScorer {
       buffer.set(mel, buffer.length - mel.length);
     }
 
-    const embedding = await this.#embed(buffer, 1, this.#streamingEmbedding);
+    const quiet = this.#quietEnergy > 0 && frameEnergy(frame) < this.#quietEnergy;
+    this.#quietRun = quiet ? this.#quietRun + 1 : 0;
+    if (this.#quietRun > this.quietFramesToSkip) {
+      // Everything the keyword model would see is quiet: keep the window, embed it later.
+      this.#pendingWindows.push(buffer.slice());
+      if (this.#pendingWindows.length > this.windowSize) this.#pendingWindows.shift();
+      this.skippedFrames++;
+      this.#scores++;
+      return 0;
+    }
     const features = this.#features;
+    if (this.#pendingWindows.length > 0) await this.#embedPending();
+    const embedding = await this.#embed(buffer, 1, this.#streamingEmbedding);
     features.copyWithin(0, EMBEDDING_DIM);
     features.set(embedding, features.length - EMBEDDING_DIM);
 
@@ -243,6 +290,18 @@ export class OpenWakeWordScorer implements WakeScorer {
         session.release()
       ),
     );
+  }
+
+  /** Embeds the kept windows of skipped frames in one batch and appends them to the history. */
+  async #embedPending(): Promise<void> {
+    const pending = this.#pendingWindows;
+    this.#pendingWindows = [];
+    const windows = new Float32Array(pending.length * MEL_WINDOW * MEL_BINS);
+    pending.forEach((window, i) => windows.set(window, i * MEL_WINDOW * MEL_BINS));
+    const embeddings = await this.#embed(windows, pending.length);
+    const features = this.#features;
+    features.copyWithin(0, embeddings.length);
+    features.set(embeddings, features.length - embeddings.length);
   }
 
   /** Mel frames (`frames × 32`, transformed `x/10+2`) of int16-valued samples. */

@@ -8,8 +8,8 @@ import {
   bundledModelDir,
   bundledModelPath,
 } from "../../services/wake-activation/models.ts";
-import { OpenWakeWordScorer } from "../../services/wake-activation/openwakeword.ts";
-import { makeWakeClips, type WakeClips } from "../helpers/wake_audio.ts";
+import { FRAME_SAMPLES, OpenWakeWordScorer } from "../../services/wake-activation/openwakeword.ts";
+import { concatPcm, makeWakeClips, samplesOf, type WakeClips } from "../helpers/wake_audio.ts";
 import { wakeScorerSuite } from "../helpers/wake_scorer_suite.ts";
 
 let clipsPromise: Promise<WakeClips> | null = null;
@@ -60,5 +60,63 @@ Deno.test("openWakeWord: a missing or non-keyword model is a clear error", async
     );
   } finally {
     await Deno.remove(text);
+  }
+});
+
+/** `seconds` of deterministic white noise at int16 RMS `rms` (a quiet room), PCM16LE bytes. */
+function roomNoise(seconds: number, rms: number): Uint8Array {
+  const samples = new Int16Array(seconds * 16_000);
+  let seed = 99;
+  for (let i = 0; i < samples.length; i++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    samples[i] = Math.round((seed / 2 ** 32 - 0.5) * rms * Math.sqrt(12));
+  }
+  return new Uint8Array(samples.buffer);
+}
+
+Deno.test("openWakeWord: the quiet skip scores speech exactly like the full pipeline", async () => {
+  const c = await clips();
+  const audio = samplesOf(concatPcm(
+    c.silence,
+    c.silence,
+    c.heyJarvis,
+    roomNoise(4, 60),
+    c.sentence,
+    c.silence,
+    c.heyJarvis,
+  ));
+  const modelPath = bundledKeywordModel("hey_jarvis");
+  const full = await OpenWakeWordScorer.load({ modelPath });
+  const skipping = await OpenWakeWordScorer.load({ modelPath, quietEnergy: 0.005 });
+  try {
+    assert.equal(skipping.quietFramesToSkip, 16 + 10 + 1);
+    let skipped = 0;
+    let bestFull = 0;
+    let bestSkipping = 0;
+    for (let i = 0; i + FRAME_SAMPLES <= audio.length; i += FRAME_SAMPLES) {
+      const frame = audio.subarray(i, i + FRAME_SAMPLES);
+      const before = skipping.skippedFrames;
+      const expected = await full.score(frame);
+      const actual = await skipping.score(frame);
+      bestFull = Math.max(bestFull, expected);
+      bestSkipping = Math.max(bestSkipping, actual);
+      if (skipping.skippedFrames > before) {
+        skipped++;
+        assert.equal(actual, 0);
+        assert.ok(expected < 0.1, `frame ${i / FRAME_SAMPLES}: skipped with score ${expected}`);
+      } else {
+        assert.ok(
+          Math.abs(actual - expected) < 1e-4,
+          `frame ${i / FRAME_SAMPLES}: ${actual} vs the full pipeline's ${expected}`,
+        );
+      }
+    }
+    // 6 s + 4 s + 3 s of quiet, each minus the 27 frames the keyword window needs
+    assert.ok(skipped > 60, `${skipped} frames skipped`);
+    assert.equal(skipping.skippedFrames, skipped);
+    assert.ok(bestFull > 0.9 && bestSkipping > 0.9, `${bestFull} / ${bestSkipping}`);
+  } finally {
+    await full.close();
+    await skipping.close();
   }
 });
