@@ -50,7 +50,8 @@ export function createAudioSource(
 
 /**
  * Builds the transcriber STT_BACKEND names; a sherpa model that cannot be loaded is a
- * `ConfigError` naming SHERPA_MODEL_DIR (exit 78).
+ * `ConfigError` naming SHERPA_MODEL_DIR, or STT_LANGUAGE when the model lacks that language
+ * (exit 78).
  */
 export async function createTranscriber(config: SttConfig): Promise<Transcriber> {
   const t = config.transcriber;
@@ -78,10 +79,12 @@ export async function createTranscriber(config: SttConfig): Promise<Transcriber>
           threads: t.sherpaThreads,
         });
       } catch (error) {
+        const message = (error as Error).message;
+        const language = message.startsWith("STT_LANGUAGE ");
         throw new ConfigError([{
-          variable: "SHERPA_MODEL_DIR",
-          value: t.sherpaModelDir,
-          expected: (error as Error).message,
+          variable: language ? "STT_LANGUAGE" : "SHERPA_MODEL_DIR",
+          value: language ? t.language : t.sherpaModelDir,
+          expected: message,
         }], "stt-worker configuration");
       }
   }

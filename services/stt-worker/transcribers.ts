@@ -15,6 +15,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { encodeWav, pcm16ToFloat, SAMPLE_RATE } from "./pcm.ts";
+import { checkSherpaModelFiles } from "./sherpa_model_check.ts";
 
 /** A transcription. */
 export interface Transcript {
@@ -401,9 +402,11 @@ export class SherpaTranscriber implements Transcriber {
   }
 
   /**
-   * Finds the model files and creates the recogniser.
+   * Finds the model files, checks them (sherpa-onnx's native code ends the process on a bad
+   * tokens file or missing Whisper metadata instead of throwing, see
+   * `sherpa_model_check.ts`) and creates the recogniser.
    *
-   * @throws Error naming SHERPA_MODEL_DIR and the files needed.
+   * @throws Error naming SHERPA_MODEL_DIR or the bad file, what is wrong and what to do.
    */
   static async load(options: SherpaTranscriberOptions): Promise<SherpaTranscriber> {
     if (!existsSync(options.modelDir)) {
@@ -413,6 +416,7 @@ export class SherpaTranscriber implements Transcriber {
       );
     }
     const model = findSherpaModel(options.modelDir);
+    await checkSherpaModelFiles(model, options.language);
     const sherpa = (await import("sherpa-onnx-node")).default as unknown as SherpaModule;
     const modelConfig = model.kind === "whisper"
       ? {

@@ -1,7 +1,12 @@
 /**
  * stt-worker transcribers: `openai` against a local server speaking the OpenAI transcription
- * protocol and `ws` against a local py-tars stt-ws server, both through the shared suite;
- * `sherpa` without a model fails clearly, naming the files needed.
+ * protocol and `ws` against a local py-tars stt-ws server, both through the shared suite.
+ * `sherpa` runs the real sherpa-onnx-node recogniser on a tiny Whisper-format stand-in model
+ * built by tests/helpers/stt_sherpa_model.ts (the shared suite does not fit it: it drives a fake
+ * server, and sherpa has no server, no request to inspect and no timeout; its applicable check,
+ * text back from the whole utterance, is done here), rejects corrupt model directories with a
+ * clear error instead of letting sherpa end the process, and transcribes real speech with a
+ * real model when TARS_TEST_SHERPA_MODEL_DIR names one.
  */
 import assert from "node:assert/strict";
 import {
@@ -11,7 +16,21 @@ import {
   SherpaTranscriber,
   WsTranscriber,
 } from "../../services/stt-worker/transcribers.ts";
+import {
+  checkSherpaTokens,
+  checkWhisperMetadata,
+  isSherpaBase64,
+  readOnnxModelInfo,
+} from "../../services/stt-worker/sherpa_model_check.ts";
+import { bundledVadModel } from "../../services/stt-worker/vad.ts";
 import { startFakeOpenAiTranscription, startFakeSttWs } from "../helpers/stt_fake_servers.ts";
+import { sttClips } from "../helpers/stt_audio.ts";
+import {
+  buildStandinEncoder,
+  STANDIN_ENCODER_METADATA,
+  STANDIN_TEXT,
+  writeSherpaStandinModel,
+} from "../helpers/stt_sherpa_model.ts";
 import { transcriberSuite } from "../helpers/stt_transcriber_suite.ts";
 
 transcriberSuite("openai", (timeoutMs) => {
@@ -132,7 +151,7 @@ Deno.test("stt transcriber sherpa: no model directory → error naming the files
       () => SherpaTranscriber.load({ modelDir: dir, language: "en", threads: 1 }),
       /holds no usable model \(found: README\.md\)/,
     );
-    // file names of a Whisper export are recognised (loading them needs a real model)
+    // file names of a Whisper export are recognised (loading is tested below)
     for (
       const f of ["tiny.en-encoder.int8.onnx", "tiny.en-decoder.int8.onnx", "tiny.en-tokens.txt"]
     ) {
@@ -163,4 +182,226 @@ Deno.test("stt transcriber sherpa: Moonshine exports are recognised, int8 prefer
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** Writes `files` (name → bytes or text) into a new temp dir. */
+async function modelDir(files: Record<string, Uint8Array | string>): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "stt-sherpa-" });
+  for (const [name, content] of Object.entries(files)) {
+    if (typeof content === "string") await Deno.writeTextFile(`${dir}/${name}`, content);
+    else await Deno.writeFile(`${dir}/${name}`, content);
+  }
+  return dir;
+}
+
+const TRANSCRIBERS_URL = new URL("../../services/stt-worker/transcribers.ts", import.meta.url);
+
+/**
+ * Calls `SherpaTranscriber.load` on each dir in a child `deno run` (sherpa's native code ends
+ * the process on some bad files, which must not take the test runner with it); returns the
+ * child's exit code and, per dir, "loaded" or the error message.
+ */
+async function loadInChild(dirs: string[]): Promise<{ code: number; results: string[] }> {
+  const script = `
+    const { SherpaTranscriber } = await import(${JSON.stringify(TRANSCRIBERS_URL.href)});
+    const results = [];
+    for (const modelDir of ${JSON.stringify(dirs)}) {
+      try {
+        await SherpaTranscriber.load({ modelDir, language: "en", threads: 1 });
+        results.push("loaded");
+      } catch (error) {
+        results.push(error.message);
+      }
+    }
+    console.log(JSON.stringify(results));
+  `;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=js", script],
+    cwd: new URL("../../", import.meta.url).pathname, // the project's deno.json
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout).trim();
+  return {
+    code: output.code,
+    results: output.code === 0
+      ? JSON.parse(stdout)
+      : [`exit ${output.code}: ${new TextDecoder().decode(output.stderr)}`],
+  };
+}
+
+Deno.test("stt transcriber sherpa: corrupt model files are refused clearly, the process survives", async () => {
+  const whisper = ["tiny.en-encoder.int8.onnx", "tiny.en-decoder.int8.onnx", "tiny.en-tokens.txt"];
+  const standin = await Deno.makeTempDir({ prefix: "stt-sherpa-" });
+  const model = await writeSherpaStandinModel(standin);
+  const encoder = await Deno.readFile(model.encoder);
+  const decoder = await Deno.readFile(model.decoder);
+  const tokens = await Deno.readTextFile(model.tokens);
+  const dirs = [
+    // the three files hold text (sherpa alone exits 255 in ReadTokens)
+    await modelDir(Object.fromEntries(whisper.map((name) => [name, "not a model"]))),
+    // a download cut in the middle of the encoder
+    await modelDir({
+      [whisper[0]]: encoder.slice(0, Math.floor(encoder.length / 2)),
+      [whisper[1]]: decoder,
+      [whisper[2]]: tokens,
+    }),
+    // a valid ONNX encoder without Whisper metadata (sherpa alone exits 255 in InitEncoder)
+    await modelDir({
+      [whisper[0]]: buildStandinEncoder({ n_mels: "80", sot: "3" }),
+      [whisper[1]]: decoder,
+      [whisper[2]]: tokens,
+    }),
+    // the stand-in itself loads
+    standin,
+  ];
+  try {
+    const { code, results } = await loadInChild(dirs);
+    assert.equal(code, 0, results[0]);
+    const [text, truncated, noMetadata, good] = results;
+    assert.match(
+      text,
+      /tiny\.en-tokens\.txt line 1 "not a model" is not `<base64 token> <integer id>`.*set SHERPA_MODEL_DIR to an unpacked sherpa-onnx Whisper or Moonshine export/,
+    );
+    assert.match(
+      truncated,
+      /tiny\.en-encoder\.int8\.onnx is cut short \(or not an ONNX model\): its graph at byte \d+ needs \d+ bytes but only \d+ remain.*download it again/,
+    );
+    assert.match(
+      noMetadata,
+      /tiny\.en-encoder\.int8\.onnx lacks the Whisper metadata sherpa-onnx needs: n_text_layer, n_text_ctx, n_text_state, n_vocab, eot, blank_id, translate, transcribe, is_multilingual, no_timestamps, no_speech, sot_sequence \(/,
+    );
+    assert.doesNotMatch(noMetadata, /n_mels|\bsot\b,/);
+    assert.equal(good, "loaded");
+  } finally {
+    for (const dir of dirs) await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("stt transcriber sherpa: tokens lines are checked as sherpa's ReadTokens reads them", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "stt-sherpa-" });
+  const path = `${dir}/tokens.txt`;
+  const check = async (text: string, base64: boolean) => {
+    await Deno.writeTextFile(path, text);
+    await checkSherpaTokens(path, { base64 });
+  };
+  try {
+    // plain (Moonshine): "<token> <id>", a lone token, blank lines, CRLF, tabs, signs
+    await check("<unk> 0\r\n<s> 1\n\n\u2581the\t+2\nlone\n  x -3  \n", false);
+    await assert.rejects(() => check("a 1\nnot a model\n", false), /line 2 "not a model"/);
+    await assert.rejects(() => check("a 1x\n", false), /line 1 "a 1x" is not `<token>/);
+    await assert.rejects(() => check("", false), /is empty/);
+    // Whisper: base64 token and id on every line; sherpa exits on blank or lone-token lines
+    await check("IGhlbGxv 0\nIA== 1\nPHxlbmRvZnRleHR8Pg== 2", true);
+    await assert.rejects(() => check("IGhlbGxv 0\n\nIA== 1\n", true), /line 2 "" is not/);
+    await assert.rejects(() => check("IGhlbGxv\n", true), /line 1 "IGhlbGxv" has no id/);
+    await assert.rejects(() => check("he%% 0\n", true), /line 1 "he%% 0": the token is not base64/);
+    await assert.rejects(
+      () => checkSherpaTokens(`${dir}/missing.txt`, { base64: false }),
+      /missing\.txt cannot be read/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.ok(isSherpaBase64("IGhlbGxv") && isSherpaBase64("IA==") && isSherpaBase64("QQ"));
+  assert.ok(
+    !isSherpaBase64("") && !isSherpaBase64("I") && !isSherpaBase64("I=") && !isSherpaBase64("a b"),
+  );
+});
+
+Deno.test("stt transcriber sherpa: Whisper metadata values and STT_LANGUAGE are checked", async () => {
+  const path = "/models/x-encoder.onnx";
+  const base = new Map(Object.entries(STANDIN_ENCODER_METADATA));
+  checkWhisperMetadata(path, base, "en");
+  const bad = new Map(base).set("eot", "-1").set("sot_sequence", "3,x");
+  assert.throws(
+    () => checkWhisperMetadata(path, bad, "en"),
+    /x-encoder\.onnx has Whisper metadata sherpa-onnx cannot use: eot=-1, sot_sequence=3,x/,
+  );
+  const multilingual = new Map(base).set("is_multilingual", "1").set("sot_sequence", "3,9,5");
+  assert.throws(
+    () => checkWhisperMetadata(path, multilingual, "en"),
+    /lacks the Whisper metadata sherpa-onnx needs: all_language_tokens, all_language_codes/,
+  );
+  multilingual.set("all_language_tokens", "9,10").set("all_language_codes", "en,de");
+  checkWhisperMetadata(path, multilingual, "de");
+  checkWhisperMetadata(path, multilingual, ""); // detects the language
+  assert.throws(
+    () => checkWhisperMetadata(path, multilingual, "fr"),
+    /STT_LANGUAGE fr is not a language of the Whisper model .*\(it knows en, de\)/,
+  );
+  // real ONNX files of other kinds pass the structure walk (no metadata, no complaint)
+  const vad = await readOnnxModelInfo(bundledVadModel());
+  assert.ok(vad.irVersion > 0 && vad.metadata.size === 0);
+});
+
+Deno.test("stt transcriber sherpa: Moonshine files that are not ONNX are refused", async () => {
+  const dir = await modelDir({
+    "preprocess.onnx": "x",
+    "encode.int8.onnx": "x",
+    "uncached_decode.int8.onnx": "x",
+    "cached_decode.int8.onnx": "x",
+    "tokens.txt": "<unk> 0\n<s> 1\n</s> 2\n",
+  });
+  try {
+    await assert.rejects(
+      () => SherpaTranscriber.load({ modelDir: dir, language: "en", threads: 1 }),
+      /preprocess\.onnx is not a complete ONNX model \(1 bytes; .*SHERPA_MODEL_DIR/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("stt transcriber sherpa: the real recogniser decodes speech with the stand-in Whisper model", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "stt-sherpa-" });
+  try {
+    const model = await writeSherpaStandinModel(dir);
+    assert.deepEqual(findSherpaModel(dir), {
+      kind: "whisper",
+      encoder: model.encoder,
+      decoder: model.decoder,
+      tokens: model.tokens,
+    });
+    const transcriber = await SherpaTranscriber.load({ modelDir: dir, language: "en", threads: 1 });
+    try {
+      assert.equal(transcriber.name, "sherpa");
+      assert.equal(transcriber.model.kind, "whisper");
+      const { question } = await sttClips();
+      const result = await transcriber.transcribe(question);
+      // sherpa-onnx 1.13.8 reports no token log probabilities for Whisper: no confidence
+      assert.deepEqual(result, {
+        text: STANDIN_TEXT,
+        confidence: null,
+        avgLogprob: null,
+        language: null,
+      });
+      // one recogniser serves utterance after utterance
+      assert.equal((await transcriber.transcribe(question.subarray(0, 32_000))).text, STANDIN_TEXT);
+    } finally {
+      await transcriber.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "stt transcriber sherpa: a real model (TARS_TEST_SHERPA_MODEL_DIR) transcribes speech",
+  ignore: !Deno.env.get("TARS_TEST_SHERPA_MODEL_DIR"),
+  fn: async () => {
+    const transcriber = await SherpaTranscriber.load({
+      modelDir: Deno.env.get("TARS_TEST_SHERPA_MODEL_DIR")!,
+      language: "en",
+      threads: 2,
+    });
+    try {
+      const { question } = await sttClips(); // espeak-ng: "what time is it"
+      const result = await transcriber.transcribe(question);
+      assert.match(result.text, /time/i);
+      assert.ok(result.confidence === null || (result.confidence > 0 && result.confidence <= 1));
+    } finally {
+      await transcriber.close();
+    }
+  },
 });
