@@ -10,6 +10,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { dedupeHash } from "../core/mqtt/dedupe.ts";
 import {
   assertTopicName,
   canonicalJson,
@@ -76,14 +77,25 @@ export function runMicro(iterations = 50_000): MicroResult[] {
     "hash53(canonicalJson(data)) (old dedupe key)",
     (i) => hash53(canonicalJson(envelopes[i].data)),
   );
-  measure("dedupeKey (streaming canonicalHash)", (i) => dedupeKey(envelopes[i]));
+  measure("dedupeKey (streaming canonicalHash, key text)", (i) => dedupeKey(envelopes[i]));
+  measure("dedupeHash (the client's key: one number)", (i) => dedupeHash(envelopes[i]));
   let key = 0;
   const growing = new MessageDeduplicator({ ttlMs: 30_000, maxEntries: 10_000_000 });
-  measure("isDuplicate, cache not full", () => growing.isDuplicate(`k${key++}`));
+  measure("isDuplicate, text keys, cache not full", () => growing.isDuplicate(`k${key++}`));
+  // the client's keys: 53-bit numbers
+  const numberKey = () => 2 ** 40 + 7919 * key++;
+  const growingNumbers = new MessageDeduplicator({ ttlMs: 30_000, maxEntries: 10_000_000 });
+  measure(
+    "isDuplicate, number keys, cache not full",
+    () => growingNumbers.isDuplicate(numberKey()),
+  );
   for (const size of [1_000, 10_000]) {
     const full = new MessageDeduplicator({ ttlMs: 30_000, maxEntries: size });
-    for (let i = 0; i < size; i++) full.isDuplicate(`k${key++}`);
-    measure(`isDuplicate, full cache of ${size} (evicts)`, () => full.isDuplicate(`k${key++}`));
+    for (let i = 0; i < size; i++) full.isDuplicate(numberKey());
+    measure(
+      `isDuplicate, number keys, full cache of ${size} (evicts)`,
+      () => full.isDuplicate(numberKey()),
+    );
   }
   measure("payload schema safeParse", (i) => BenchData.safeParse(envelopes[i].data).success);
   for (const timeoutMs of [30_000, 0]) {

@@ -34,7 +34,7 @@ import {
 import { getLogger, type Logger } from "../log/logging.ts";
 import { RateLimitedLog } from "../log/rate_limited.ts";
 import { ExponentialBackoff } from "./backoff.ts";
-import { dedupeKey, MessageDeduplicator } from "./dedupe.ts";
+import { dedupeHash, MessageDeduplicator } from "./dedupe.ts";
 import { HandlerQueue, type OverflowPolicy } from "./handler_queue.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { type ClientMetrics, emptyMetrics } from "./metrics.ts";
@@ -1164,7 +1164,7 @@ export class MqttClient {
       for (const reg of matches) if (reg.wire === "envelope") enveloped = true;
       if (enveloped) {
         const env = incoming.envelope();
-        if (env && this.#dedupe.isDuplicate(dedupeKey(env))) {
+        if (env && this.#dedupe.isDuplicate(dedupeHash(env))) {
           this.#metrics.duplicates++;
           done();
           return;

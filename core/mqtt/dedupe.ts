@@ -28,13 +28,16 @@ export function hash53(text: string): string {
 /**
  * A 53-bit hash of `value` as if of its {@linkcode canonicalJson}, computed in one walk without
  * building the text: equal data (whatever its key order) gives equal hashes. Strings are fed
- * with their length, numbers by their decimal text, so `["a,b"]` and `["a","b"]` differ.
+ * with their length, numbers by their 64 bits, so `["a,b"]` and `["a","b"]` differ.
  */
 export function canonicalHash(value: unknown): string {
   const state = new HashState();
   state.value(value);
   return state.digest();
 }
+
+const NUMBER_BITS = new Float64Array(1);
+const NUMBER_WORDS = new Uint32Array(NUMBER_BITS.buffer);
 
 /** The two multiplicative lanes of {@linkcode hash53}, fed piece by piece. */
 class HashState {
@@ -47,8 +50,17 @@ class HashState {
   }
 
   text(text: string): void {
-    this.code(text.length);
-    for (let i = 0; i < text.length; i++) this.code(text.charCodeAt(i));
+    // Same steps as code() per character, on locals: property writes per character cost 4×.
+    const length = text.length;
+    let h1 = Math.imul(this.h1 ^ length, 2654435761);
+    let h2 = Math.imul(this.h2 ^ length, 1597334677);
+    for (let i = 0; i < length; i++) {
+      const ch = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ ch, 2654435761);
+      h2 = Math.imul(h2 ^ ch, 1597334677);
+    }
+    this.h1 = h1;
+    this.h2 = h2;
   }
 
   value(value: unknown): void {
@@ -59,8 +71,11 @@ class HashState {
         return;
       case "number":
         if (!Number.isFinite(value)) break; // null, as JSON.stringify writes it
+        // Equal JSON text ⇔ equal number (−0 is written "0"): hash its 64 bits, no text.
+        NUMBER_BITS[0] = value === 0 ? 0 : value;
         this.code(0x6e); // n
-        this.text(String(value));
+        this.code(NUMBER_WORDS[0]);
+        this.code(NUMBER_WORDS[1]);
         return;
       case "boolean":
         this.code(value ? 0x74 : 0x66); // t / f
@@ -90,11 +105,16 @@ class HashState {
     }
   }
 
-  digest(): string {
+  /** The 53-bit hash as a number (exact in a double). */
+  digestNumber(): number {
     let { h1, h2 } = this;
     h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
     h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-    return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+    return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  }
+
+  digest(): string {
+    return this.digestNumber().toString(36);
   }
 }
 
@@ -105,6 +125,28 @@ export function dedupeKey(envelope: Envelope): string {
     return `${envelope.type}|${envelope.id}|seq=${seq}`;
   }
   return `${envelope.type}|${envelope.id}|hash=${canonicalHash(envelope.data)}`;
+}
+
+/**
+ * The de-duplication key of an envelope as one 53-bit number: a hash of exactly what
+ * {@linkcode dedupeKey} spells out (type, id, and `seq` or the canonical data), so two
+ * envelopes get equal numbers when they get equal keys. The client keys its cache with it: no
+ * key text to build and a number to look up instead of a string. Two different keys share a
+ * number with a probability of about n²/2⁵⁴ for n cached keys (below 10⁻⁶ at 100 000).
+ */
+export function dedupeHash(envelope: Envelope): number {
+  const state = new HashState();
+  state.text(envelope.type);
+  state.text(envelope.id);
+  const seq = envelope.data.seq;
+  if (typeof seq === "number" && Number.isInteger(seq)) {
+    state.code(0x71); // q: a stream chunk, keyed by its sequence number
+    state.value(seq);
+  } else {
+    state.code(0x68); // h: keyed by the data
+    state.value(envelope.data);
+  }
+  return state.digestNumber();
 }
 
 /** Options of {@linkcode MessageDeduplicator}. */
@@ -126,11 +168,11 @@ export class MessageDeduplicator {
   readonly #max: number;
   readonly #now: () => number;
   /** Key → sequence number of its latest sighting (its live entry in the ring). */
-  readonly #seen = new Map<string, number>();
+  readonly #seen = new Map<string | number, number>();
   // Sightings in time order, oldest at #head; an entry whose sequence number is no longer the
   // key's latest is stale and skipped. A ring instead of Map iteration: deleting from the front
   // of a Map leaves tombstones that every later iteration walks over.
-  #ringKeys: string[] = [];
+  #ringKeys: Array<string | number> = [];
   #ringTimes: number[] = [];
   #ringSeqs: number[] = [];
   #head = 0;
@@ -151,8 +193,11 @@ export class MessageDeduplicator {
     return this.#seen.size;
   }
 
-  /** Records `key` and says whether it was already seen within the TTL. */
-  isDuplicate(key: string): boolean {
+  /**
+   * Records `key` (a {@linkcode dedupeKey} string, or a {@linkcode dedupeHash} number) and says
+   * whether it was already seen within the TTL.
+   */
+  isDuplicate(key: string | number): boolean {
     const now = this.#now();
     while (this.#head < this.#ringKeys.length && now - this.#ringTimes[this.#head] > this.#ttl) {
       this.#dropHead();

@@ -3,6 +3,7 @@ import FakeTimers from "@sinonjs/fake-timers";
 import {
   canonicalHash,
   canonicalJson,
+  dedupeHash,
   dedupeKey,
   hash53,
   MessageDeduplicator,
@@ -35,6 +36,36 @@ Deno.test("dedupe keys: type|id|seq=N for stream chunks, a data hash otherwise",
     canonicalJson({ b: [1, { d: 1, c: 2 }], a: null }),
     '{"a":null,"b":[1,{"c":2,"d":1}]}',
   );
+});
+
+Deno.test("dedupeHash: equal numbers exactly where dedupeKey gives equal keys", () => {
+  const cases = [
+    env({ id: "r", seq: 3, delta: "x" }),
+    env({ id: "r", seq: 3, delta: "y" }), // same chunk number: same key
+    env({ id: "r", seq: 4, delta: "x" }),
+    env({ seq: 3 }, "b".repeat(32)),
+    env({ b: 1, a: 2 }, "x", "llm.response"),
+    env({ a: 2, b: 1 }, "x", "llm.response"),
+    env({ a: 2, b: 3 }, "x", "llm.response"),
+    env({ a: 2, b: 1 }, "x", "llm.request"),
+    env({ a: 2, b: 1 }, "y", "llm.response"),
+    env({ v: 0 }, "x", "t"),
+    env({ v: -0 }, "x", "t"), // JSON writes -0 as 0
+    env({ v: 1.5 }, "x", "t"),
+    env({ v: "1.5" }, "x", "t"),
+    env({ v: null }, "x", "t"),
+    env({ v: Number.NaN }, "x", "t"), // JSON writes NaN as null
+    env({ v: [1, [2]] }, "x", "t"),
+    env({ v: [[1], 2] }, "x", "t"),
+    env({ seq: 1.5 }, "x", "t"), // not an integer: keyed by the data
+  ];
+  for (const a of cases) {
+    for (const b of cases) {
+      const sameKey = dedupeKey(a) === dedupeKey(b);
+      assert.equal(dedupeHash(a) === dedupeHash(b), sameKey, `${dedupeKey(a)} / ${dedupeKey(b)}`);
+    }
+  }
+  assert.ok(Number.isSafeInteger(dedupeHash(cases[0])));
 });
 
 Deno.test("canonicalHash: equal for equal data in any key order, different otherwise", () => {
