@@ -53,13 +53,19 @@ export function qosArg(args: Map<string, string>): QoS {
   return qos;
 }
 
-/** Which client a benchmark process uses: raw MQTT.js or the TARS `MqttClient`. */
-export type Impl = "raw" | "tars";
+/**
+ * Which client a benchmark process uses: raw MQTT.js with the bare 100-byte sample (`raw`),
+ * raw MQTT.js moving the same envelope bytes the client sends (`raw-envelope`: built by hand,
+ * no validation, de-duplication or dispatch), or the TARS `MqttClient` (`tars`).
+ */
+export type Impl = "raw" | "raw-envelope" | "tars";
 
 /** Reads the `--impl` argument. */
 export function implArg(args: Map<string, string>): Impl {
   const impl = arg(args, "impl");
-  if (impl !== "raw" && impl !== "tars") throw new Error("--impl must be raw or tars");
+  if (impl !== "raw" && impl !== "raw-envelope" && impl !== "tars") {
+    throw new Error("--impl must be raw, raw-envelope or tars");
+  }
   return impl;
 }
 

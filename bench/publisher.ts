@@ -13,7 +13,7 @@
  */
 import type { MqttClient } from "../core/mod.ts";
 import type { MqttClient as MqttJsClient } from "mqtt";
-import { benchTopic, makeData } from "./payload.ts";
+import { BENCH_EVENT_TYPE, benchTopic, makeData } from "./payload.ts";
 import { commonArgs, emit, epochMs, numArg, parseArgs, sleep } from "./protocol.ts";
 import { connectRaw } from "./raw_client.ts";
 import { newTarsClient } from "./tars_client.ts";
@@ -25,7 +25,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   let send: (n: number) => Promise<unknown>;
   let close: () => Promise<void>;
-  if (impl === "raw") {
+  if (impl === "raw" || impl === "raw-envelope") {
     const client: MqttJsClient = await connectRaw(
       url,
       `bench-pub-raw-${crypto.randomUUID().slice(0, 8)}`,
@@ -33,7 +33,15 @@ export async function main(argv: readonly string[]): Promise<void> {
     const opts = { qos, retain: false } as const;
     send = (n) =>
       new Promise<void>((resolve, reject) => {
-        client.publish(topic, JSON.stringify(makeData(n, epochMs())), opts, (error) => {
+        const data = makeData(n, epochMs());
+        const body = impl === "raw" ? data : {
+          id: crypto.randomUUID().replaceAll("-", ""),
+          type: BENCH_EVENT_TYPE,
+          ts: epochMs() / 1000,
+          source: "bench",
+          data,
+        };
+        client.publish(topic, JSON.stringify(body), opts, (error) => {
           if (error) reject(error);
           else resolve();
         });

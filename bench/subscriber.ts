@@ -58,10 +58,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
 
   let close: () => Promise<void>;
-  if (impl === "raw") {
+  if (impl === "raw" || impl === "raw-envelope") {
     const client = await connectRaw(url, `bench-sub-raw-${crypto.randomUUID().slice(0, 8)}`);
     client.on("message", (_topic, payload) => {
-      onData(JSON.parse(payload.toString()) as BenchData);
+      const value = JSON.parse(payload.toString());
+      onData((impl === "raw" ? value : value.data) as BenchData);
     });
     await client.subscribeAsync(topic, { qos });
     close = () => client.endAsync();
