@@ -144,8 +144,7 @@ export class OpenWakeWordScorer implements WakeScorer {
    * keyword window plus one mel window plus one frame of mel context.
    */
   readonly quietFramesToSkip: number;
-  /** Frames that skipped the embedding and keyword models (quiet skip), since load. */
-  skippedFrames = 0;
+  #skippedFrames = 0;
 
   readonly #mel: ort.InferenceSession;
   readonly #embedding: ort.InferenceSession;
@@ -226,6 +225,11 @@ export class OpenWakeWordScorer implements WakeScorer {
     }
   }
 
+  /** Frames that skipped the embedding and keyword models (quiet skip), since load. */
+  get skippedFrames(): number {
+    return this.#skippedFrames;
+  }
+
   /** Resets the buffers to openWakeWord's start state. */
   async reset(): Promise<void> {
     this.#contextSamples = 0;
@@ -266,7 +270,7 @@ export class OpenWakeWordScorer implements WakeScorer {
       // Everything the keyword model would see is quiet: keep the window, embed it later.
       this.#pendingWindows.push(buffer.slice());
       if (this.#pendingWindows.length > this.windowSize) this.#pendingWindows.shift();
-      this.skippedFrames++;
+      this.#skippedFrames++;
       this.#scores++;
       return 0;
     }

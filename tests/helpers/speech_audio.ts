@@ -54,6 +54,7 @@ export async function speechWav(
     text,
   ]);
   await run("sox", [
+    "-D", // no dither: sox's default dither is random, and tests want the same audio every run
     raw,
     "-b",
     "16",
@@ -73,7 +74,21 @@ export async function speechWav(
 /** Writes `seconds` of digital silence as a 16 kHz mono 16-bit WAV file and returns its path. */
 export async function silenceWav(dir: string, name: string, seconds: number): Promise<string> {
   const out = `${dir}/${name}.wav`;
-  await run("sox", ["-n", "-b", "16", "-r", "16000", "-c", "1", out, "trim", "0", String(seconds)]);
+  // -D: without it sox dithers even the null input, giving ±1 LSB of random noise
+  await run("sox", [
+    "-D",
+    "-n",
+    "-b",
+    "16",
+    "-r",
+    "16000",
+    "-c",
+    "1",
+    out,
+    "trim",
+    "0",
+    String(seconds),
+  ]);
   return out;
 }
 
@@ -84,6 +99,7 @@ export async function silenceWav(dir: string, name: string, seconds: number): Pr
 export async function pcm16k(path: string): Promise<Uint8Array> {
   const output = await new Deno.Command("sox", {
     args: [
+      "-D", // no (random) dither
       path,
       "-t",
       "raw",

@@ -29,6 +29,7 @@ async function noiseWav(dir: string): Promise<string> {
   const out = `${dir}/noise.wav`;
   const result = await new Deno.Command("sox", {
     args: [
+      "-R", // repeatable: the same noise every run
       "-n",
       "-b",
       "16",
