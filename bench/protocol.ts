@@ -88,10 +88,19 @@ export interface BurstResult {
   received: number;
   /** Messages published. */
   expected: number;
-  /** From the send time of the earliest message to the arrival of the last one, in ms. */
+  /**
+   * The measured part of the burst (after the `--warmup` messages), from the send time of its
+   * first message to the arrival of its last, in ms.
+   */
   elapsedMs: number;
-  /** `received / elapsedMs`, in messages per second. */
+  /** Measured messages received per second of `elapsedMs`: the warm rate. */
   rate: number;
+  /**
+   * The first `--warmup` messages of the fresh process: from the send time of the earliest to the
+   * arrival of the last, per second (cold: the JIT compiler has not optimised the code yet);
+   * 0 without a warm-up.
+   */
+  coldRate: number;
   /** CPU time stolen by the hypervisor during the run, in ms (added by `bench/core.ts`). */
   stealMs?: number;
 }

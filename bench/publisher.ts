@@ -2,7 +2,8 @@
  * Benchmark publisher (a child process of `bench/core.ts`).
  *
  * `--mode=burst`: publishes `--count` samples as fast as it can with at most `--window`
- * publishes unfinished (QoS 0: not yet written; QoS 1: not yet acknowledged).
+ * publishes unfinished (QoS 0: not yet written; QoS 1: not yet acknowledged); with
+ * `--warmup=N`, samples 0..N-1 first, then a pause of `--pause-ms` (500), then the rest.
  * `--mode=paced`: publishes `--count` samples at `--rate` per second. Deno's timers tick
  * every ~2 ms, so each tick sends the samples that are due, each stamped just before its
  * publish call.
@@ -61,7 +62,14 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   const started = epochMs();
   if (mode === "burst") {
-    await burst(send, count, numArg(args, "window"));
+    const warmup = Number(args.get("warmup") ?? 0);
+    if (warmup > 0) {
+      // Warm the processes up, then let the subscriber drain what is left before the
+      // measured part starts on an empty pipeline.
+      await burst(send, 0, warmup, numArg(args, "window"));
+      await sleep(Number(args.get("pause-ms") ?? 500));
+    }
+    await burst(send, warmup, count, numArg(args, "window"));
   } else {
     await paced(send, count, numArg(args, "rate"));
   }
@@ -69,10 +77,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   await close();
 }
 
-/** Sends `count` samples as fast as possible with at most `window` unfinished. */
+/** Sends samples `from` to `to - 1` as fast as possible with at most `window` unfinished. */
 async function burst(
   send: (n: number) => Promise<unknown>,
-  count: number,
+  from: number,
+  to: number,
   window: number,
 ): Promise<void> {
   let inFlight = 0;
@@ -88,7 +97,7 @@ async function burst(
     failure ??= error;
     settled();
   };
-  for (let n = 0; n < count; n++) {
+  for (let n = from; n < to; n++) {
     while (inFlight >= window) await new Promise<void>((resolve) => wake = resolve);
     if (failure) throw failure;
     inFlight++;

@@ -1,8 +1,10 @@
 /**
  * Benchmark subscriber (a child process of `bench/core.ts`).
  *
- * `--mode=burst`: counts `--count` messages and reports the rate from the send time of the
- * earliest one to the arrival of the last one. `--mode=paced`: reports the latency (arrival
+ * `--mode=burst`: counts `--count` messages; the first `--warmup` of them warm the processes up
+ * (their rate is reported as `coldRate`), the rate of the rest is measured from the send time
+ * of the first of them to the arrival of the last (the publisher pauses in between, so the
+ * measured part starts on an empty pipeline). `--mode=paced`: reports the latency (arrival
  * minus the send time in the payload) of every message from `--warmup` on.
  *
  * Prints `{"event":"ready"}` once subscribed, then one `{"event":"result",...}` and exits.
@@ -39,8 +41,13 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   const done = Promise.withResolvers<void>();
   let received = 0;
-  let firstSent = Infinity;
   let lastAt = 0;
+  // burst: the warm-up messages (cold) and the measured ones (warm)
+  let coldFirstSent = Infinity;
+  let coldLastAt = 0;
+  let coldReceived = 0;
+  let warmFirstSent = Infinity;
+  let warmReceived = 0;
   const latencies = new Float64Array(Math.max(0, count - warmup));
   let samples = 0;
   let finished = false;
@@ -50,7 +57,14 @@ export async function main(argv: readonly string[]): Promise<void> {
     received++;
     lastAt = now;
     if (mode === "burst") {
-      if (data.t < firstSent) firstSent = data.t;
+      if (data.n < warmup) {
+        if (data.t < coldFirstSent) coldFirstSent = data.t;
+        coldLastAt = now;
+        coldReceived++;
+      } else {
+        if (data.t < warmFirstSent) warmFirstSent = data.t;
+        warmReceived++;
+      }
     } else if (data.n >= warmup && samples < latencies.length) {
       latencies[samples++] = now - data.t;
     }
@@ -94,12 +108,13 @@ export async function main(argv: readonly string[]): Promise<void> {
   await idle;
 
   if (mode === "burst") {
-    const elapsedMs = lastAt - firstSent;
+    const elapsedMs = lastAt - warmFirstSent;
     const result: BurstResult = {
       received,
       expected: count,
       elapsedMs,
-      rate: received > 0 ? received / (elapsedMs / 1000) : 0,
+      rate: warmReceived > 0 ? warmReceived / (elapsedMs / 1000) : 0,
+      coldRate: coldReceived > 0 ? coldReceived / ((coldLastAt - coldFirstSent) / 1000) : 0,
     };
     emit({ event: "result", ...result });
   } else {
