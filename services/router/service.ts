@@ -75,10 +75,9 @@ export async function startRouterService(
   const subscriptions: Subscription[] = [];
   const healthTopics = new Set([config.healthTopicTts, config.healthTopicStt]);
   try {
+    // Health last: its retained messages can make the router say "System online." at once, and
+    // by then every topic the user's answer travels on must already be subscribed.
     subscriptions.push(
-      await client.subscribe(topics.systemHealth, (health, message) => {
-        if (healthTopics.has(message.topic)) core.onHealth(message.topic, health);
-      }, { ...queue, qos: 1 }),
       await client.subscribe(topics.wakeEvent, (event, message) => {
         if (!message.retained) core.onWake(event);
       }, { ...queue, qos: 1 }),
@@ -103,6 +102,9 @@ export async function startRouterService(
           retained: message.retained,
         });
         logger.debug("stt/final → {decision}", { decision });
+      }, { ...queue, qos: 1 }),
+      await client.subscribe(topics.systemHealth, (health, message) => {
+        if (healthTopics.has(message.topic)) core.onHealth(message.topic, health);
       }, { ...queue, qos: 1 }),
     );
   } catch (error) {
