@@ -15,7 +15,7 @@ import { readWakeConfig } from "../services/wake-activation/config.ts";
 import { WakeDetector } from "../services/wake-activation/detector.ts";
 import { bundledEmbeddingModel, bundledKeywordModel } from "../services/wake-activation/models.ts";
 import { OpenWakeWordScorer } from "../services/wake-activation/openwakeword.ts";
-import { pcmFrames } from "../tests/helpers/speech_audio.ts";
+import { pcmFrames, roomNoise } from "../tests/helpers/speech_audio.ts";
 import { concatPcm, makeWakeClips } from "../tests/helpers/wake_audio.ts";
 
 const TARGET_MS_PER_SEC = 15;
@@ -24,17 +24,6 @@ const RUNS = 3;
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
-}
-
-/** `seconds` of deterministic white noise at int16 RMS `rms` (a quiet room), PCM16LE bytes. */
-function roomNoise(seconds: number, rms: number): Uint8Array {
-  const samples = new Int16Array(seconds * 16_000);
-  let seed = 7;
-  for (let i = 0; i < samples.length; i++) {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    samples[i] = Math.round((seed / 2 ** 32 - 0.5) * rms * Math.sqrt(12));
-  }
-  return new Uint8Array(samples.buffer);
 }
 
 interface PipelineCost {

@@ -132,3 +132,22 @@ export function pcmFrames(pcm: Uint8Array, frameMs = 20): Uint8Array[] {
   }
   return frames;
 }
+
+/**
+ * Deterministic white noise at int16 RMS `rms` (a quiet room: 60 ≈ -55 dBFS) added to PCM16LE
+ * 16 kHz mono `pcm`, or `seconds` of it alone when `pcm` is a duration. Same seed, same noise.
+ */
+export function roomNoise(pcm: Uint8Array | number, rms: number, seed = 99): Uint8Array {
+  const input = typeof pcm === "number"
+    ? new Int16Array(Math.round(pcm * 16_000))
+    : new Int16Array(pcm.slice().buffer, 0, pcm.length >> 1);
+  const out = new Int16Array(input.length);
+  const scale = rms * Math.sqrt(12); // uniform(-0.5, 0.5) has RMS 1/sqrt(12)
+  let state = seed;
+  for (let i = 0; i < input.length; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    const noise = (state / 2 ** 32 - 0.5) * scale;
+    out[i] = Math.max(-32768, Math.min(32767, Math.round(input[i] + noise)));
+  }
+  return new Uint8Array(out.buffer);
+}

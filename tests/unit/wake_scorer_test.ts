@@ -9,6 +9,7 @@ import {
   bundledModelPath,
 } from "../../services/wake-activation/models.ts";
 import { FRAME_SAMPLES, OpenWakeWordScorer } from "../../services/wake-activation/openwakeword.ts";
+import { roomNoise } from "../helpers/speech_audio.ts";
 import { concatPcm, makeWakeClips, samplesOf, type WakeClips } from "../helpers/wake_audio.ts";
 import { wakeScorerSuite } from "../helpers/wake_scorer_suite.ts";
 
@@ -62,17 +63,6 @@ Deno.test("openWakeWord: a missing or non-keyword model is a clear error", async
     await Deno.remove(text);
   }
 });
-
-/** `seconds` of deterministic white noise at int16 RMS `rms` (a quiet room), PCM16LE bytes. */
-function roomNoise(seconds: number, rms: number): Uint8Array {
-  const samples = new Int16Array(seconds * 16_000);
-  let seed = 99;
-  for (let i = 0; i < samples.length; i++) {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    samples[i] = Math.round((seed / 2 ** 32 - 0.5) * rms * Math.sqrt(12));
-  }
-  return new Uint8Array(samples.buffer);
-}
 
 Deno.test("openWakeWord: the quiet skip scores speech exactly like the full pipeline", async () => {
   const c = await clips();
