@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Logger } from "../../core/mod.ts";
+import { ExponentialBackoff, type Logger } from "../../core/mod.ts";
 import type { Embedder } from "./embedders/embedder.ts";
 import type { MemoryDatabase } from "./store.ts";
 
@@ -32,7 +32,7 @@ export class EmbeddingIndexer {
   #running: Promise<void> | null = null;
   #again = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #retryMs: number;
+  readonly #retry: ExponentialBackoff;
   #failures = 0;
   #embedded = 0;
 
@@ -41,7 +41,11 @@ export class EmbeddingIndexer {
     this.#db = db;
     this.#embedder = embedder;
     this.#options = options;
-    this.#retryMs = options.minRetryMs ?? 1000;
+    this.#retry = new ExponentialBackoff({
+      minMs: options.minRetryMs ?? 1000,
+      maxMs: options.maxRetryMs ?? 30_000,
+      jitter: 0,
+    });
   }
 
   /** Memories embedded since start. */
@@ -104,20 +108,20 @@ export class EmbeddingIndexer {
         if (this.#abort.signal.aborted) return;
         this.#db.putVectors(batch.map((m, i) => ({ id: m.id, vector: vectors[i] })));
         this.#embedded += batch.length;
-        this.#retryMs = this.#options.minRetryMs ?? 1000;
+        this.#retry.reset();
       } catch (error) {
         if (this.#abort.signal.aborted) return;
         this.#failures++;
+        const delay = this.#retry.next();
         logger.warn("Embedding {count} memories failed (retry in {delay} ms): {error}", {
           count: batch.length,
-          delay: this.#retryMs,
+          delay,
           error: (error as Error).message,
         });
         this.#retryTimer = setTimeout(() => {
           this.#retryTimer = undefined;
           this.kick();
-        }, this.#retryMs);
-        this.#retryMs = Math.min(this.#retryMs * 2, this.#options.maxRetryMs ?? 30_000);
+        }, delay);
         return;
       }
       // Let queries and ingests run between batches.

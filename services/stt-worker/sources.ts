@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type MqttClient, type Subscription, topics } from "../../core/mod.ts";
+import { ExponentialBackoff, type MqttClient, type Subscription, topics } from "../../core/mod.ts";
 import type { AudioSourceKind } from "./config.ts";
 import { frameBytes, FrameChunker, wavToPcm16k } from "./pcm.ts";
 
@@ -324,7 +324,11 @@ export class AlsaAudioSource implements AudioSource {
   async #run(first: Deno.ChildProcess): Promise<void> {
     const signal = this.#abort.signal;
     let child: Deno.ChildProcess | undefined = first;
-    let delay = this.#options.retryMinMs;
+    const retry = new ExponentialBackoff({
+      minMs: this.#options.retryMinMs,
+      maxMs: this.#options.retryMaxMs,
+      jitter: 0,
+    });
     try {
       while (!signal.aborted) {
         if (!child) {
@@ -332,8 +336,7 @@ export class AlsaAudioSource implements AudioSource {
             child = this.#spawn();
           } catch (error) {
             this.#options.onError(error as Error);
-            await sleep(delay, signal);
-            delay = Math.min(delay * 2, this.#options.retryMaxMs);
+            await sleep(retry.next(), signal);
             continue;
           }
         }
@@ -351,7 +354,8 @@ export class AlsaAudioSource implements AudioSource {
         const [status, message] = await Promise.all([child.status, stderr]);
         child = undefined;
         if (signal.aborted) return;
-        if (produced > 0) delay = this.#options.retryMinMs;
+        if (produced > 0) retry.reset();
+        const delay = retry.next();
         this.#stats.restarts++;
         this.#options.onError(
           new Error(
@@ -361,7 +365,6 @@ export class AlsaAudioSource implements AudioSource {
           ),
         );
         await sleep(delay, signal);
-        delay = Math.min(delay * 2, this.#options.retryMaxMs);
       }
     } finally {
       this.#queue.end();

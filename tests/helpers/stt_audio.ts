@@ -1,11 +1,11 @@
 /**
  * Test audio for stt-worker, made once per process: espeak-ng phrases padded with silence
- * (tests/helpers/speech_audio.ts) and low-level white noise from sox, as PCM16LE 16 kHz mono
+ * (tests/helpers/speech_audio.ts) and low-level seeded white noise, as PCM16LE 16 kHz mono
  * bytes and WAV files.
  *
  * @module
  */
-import { pcm16k, silenceWav, speechWav } from "./speech_audio.ts";
+import { pcm16k, roomNoise, silenceWav, speechWav } from "./speech_audio.ts";
 
 /** The clips. */
 export interface SttClips {
@@ -25,31 +25,6 @@ export interface SttClips {
 
 let clips: Promise<SttClips> | undefined;
 
-async function noiseWav(dir: string): Promise<string> {
-  const out = `${dir}/noise.wav`;
-  const result = await new Deno.Command("sox", {
-    args: [
-      "-R", // repeatable: the same noise every run
-      "-n",
-      "-b",
-      "16",
-      "-r",
-      "16000",
-      "-c",
-      "1",
-      out,
-      "synth",
-      "3",
-      "whitenoise",
-      "vol",
-      "0.005",
-    ],
-    stderr: "piped",
-  }).output();
-  if (!result.success) throw new Error(new TextDecoder().decode(result.stderr));
-  return out;
-}
-
 /** Makes (once) and returns the clips. */
 export function sttClips(): Promise<SttClips> {
   clips ??= (async () => {
@@ -68,7 +43,8 @@ export function sttClips(): Promise<SttClips> {
       questionWav,
       question: await pcm16k(questionWav),
       silence: await pcm16k(silence),
-      noise: await pcm16k(await noiseWav(dir)),
+      // RMS ≈ 95, what the former sox `synth whitenoise vol 0.005` clip had
+      noise: roomNoise(3, 95),
       joke: await pcm16k(jokeWav),
     };
   })();

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatPcm } from "./wake_audio.ts";
 
 /** One request the fake received. */
 export interface ReceivedAudio {
@@ -35,6 +36,15 @@ export interface FakeServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** The handle of a fake: its answers and received audio live on it. */
+function fakeServer(
+  url: string,
+  reply: (audio: ReceivedAudio) => FakeReply,
+  close: () => Promise<void>,
+): FakeServer {
+  return { url, received: [], reply, close, [Symbol.asyncDispose]: close };
+}
+
 /** Independent little WAV reader: checks the header the client must send, returns data. */
 function readWav(bytes: Uint8Array): { pcm: Uint8Array; sampleRate: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -57,9 +67,8 @@ function readWav(bytes: Uint8Array): { pcm: Uint8Array; sampleRate: number } {
 export function startFakeOpenAiTranscription(
   reply: (audio: ReceivedAudio) => FakeReply = () => "what time is it",
 ): FakeServer {
-  const received: ReceivedAudio[] = [];
   const controller = new AbortController();
-  const state = { reply };
+  let fake: FakeServer; // set below, before any request can arrive
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -97,8 +106,8 @@ export function startFakeOpenAiTranscription(
       fields,
       authorization: request.headers.get("authorization"),
     };
-    received.push(audio);
-    const answer = state.reply(audio);
+    fake.received.push(audio);
+    const answer = fake.reply(audio);
     if (typeof answer !== "string") {
       if ("hang" in answer) {
         await new Promise((resolve) => request.signal.addEventListener("abort", resolve));
@@ -117,32 +126,23 @@ export function startFakeOpenAiTranscription(
     }
     return Response.json({ text: answer });
   });
-  const port = (server.addr as Deno.NetAddr).port;
-  const close = async () => {
-    controller.abort();
-    await server.finished;
-  };
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    received,
-    get reply() {
-      return state.reply;
+  fake = fakeServer(
+    `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}/v1`,
+    reply,
+    async () => {
+      controller.abort();
+      await server.finished;
     },
-    set reply(fn) {
-      state.reply = fn;
-    },
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+  );
+  return fake;
 }
 
 /** Starts a py-tars stt-ws server (`/stt`) on a free port; finals carry confidence 0.87. */
 export function startFakeSttWs(
   reply: (audio: ReceivedAudio) => FakeReply = () => "what time is it",
 ): FakeServer {
-  const received: ReceivedAudio[] = [];
   const controller = new AbortController();
-  const state = { reply };
+  let fake: FakeServer; // set below, before any request can arrive
   const sockets = new Set<WebSocket>();
   const server = Deno.serve({
     hostname: "127.0.0.1",
@@ -165,17 +165,14 @@ export function startFakeSttWs(
       const message = JSON.parse(event.data);
       if (message.type === "init") init = message;
       if (message.type !== "end") return;
-      const pcm = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-      let offset = 0;
-      for (const c of chunks) (pcm.set(c, offset), offset += c.length);
       const audio: ReceivedAudio = {
-        pcm,
+        pcm: concatPcm(...chunks),
         sampleRate: Number(init.sample_rate),
         fields: init,
         authorization: null,
       };
-      received.push(audio);
-      const answer = state.reply(audio);
+      fake.received.push(audio);
+      const answer = fake.reply(audio);
       if (typeof answer === "string") {
         socket.send(JSON.stringify({ type: "final", text: answer, confidence: 0.87 }));
       } else if (!("hang" in answer)) {
@@ -184,22 +181,10 @@ export function startFakeSttWs(
     };
     return response;
   });
-  const port = (server.addr as Deno.NetAddr).port;
-  const close = async () => {
+  fake = fakeServer(`ws://127.0.0.1:${(server.addr as Deno.NetAddr).port}/stt`, reply, async () => {
     for (const socket of sockets) socket.close();
     controller.abort();
     await server.finished;
-  };
-  return {
-    url: `ws://127.0.0.1:${port}/stt`,
-    received,
-    get reply() {
-      return state.reply;
-    },
-    set reply(fn) {
-      state.reply = fn;
-    },
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+  });
+  return fake;
 }
