@@ -68,7 +68,8 @@ export function startFakeOpenAiTranscription(
   reply: (audio: ReceivedAudio) => FakeReply = () => "what time is it",
 ): FakeServer {
   const controller = new AbortController();
-  let fake: FakeServer; // set below, before any request can arrive
+  // deno-lint-ignore prefer-const -- assigned once the port is known, before any request
+  let fake: FakeServer;
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -142,7 +143,8 @@ export function startFakeSttWs(
   reply: (audio: ReceivedAudio) => FakeReply = () => "what time is it",
 ): FakeServer {
   const controller = new AbortController();
-  let fake: FakeServer; // set below, before any request can arrive
+  // deno-lint-ignore prefer-const -- assigned once the port is known, before any request
+  let fake: FakeServer;
   const sockets = new Set<WebSocket>();
   const server = Deno.serve({
     hostname: "127.0.0.1",
