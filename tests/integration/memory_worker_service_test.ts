@@ -169,8 +169,20 @@ Deno.test("memory-worker: a reply reuses the query's id; raw {query, top_k} is a
   assert.equal(byId.get(envelopeId)?.query, "coffee");
   assert.equal(byId.get("raw-1")?.query, "morning");
   assert.equal(byId.get("raw-1")?.k, 1);
-  // Bad queries were dropped, and the worker still answers.
-  const after = await ask(h.peer, "coffee");
+  // Bad queries were dropped, and the worker still answers. The last query is the marker:
+  // queries are answered in order, so once its reply reached the raw collector, any reply to
+  // a bad query would have arrived before it.
+  await raw.publishAsync(
+    topics.memoryQuery.topic,
+    JSON.stringify({ query: "coffee", message_id: "marker-1" }),
+    { qos: 1 },
+  );
+  await waitFor(
+    () => replies.some((r) => JSON.parse(r.text).id === "marker-1"),
+    "the marker's reply",
+    T,
+  );
+  const after = replies.map((r) => JSON.parse(r.text)).find((e) => e.id === "marker-1").data;
   assert.equal(after.k, 1);
   assert.equal(replies.length, 3);
 });
