@@ -272,10 +272,13 @@ Deno.test("llm-worker: persona from the retained character and character/get at 
   const system = r.llm.requests[0].body.messages[0];
   assert.equal(system.role, "system");
   const content = String(system.content);
-  assert.match(content, /^You are TARS\. A former Marine robot with a dry wit\./);
-  assert.match(content, /Answer in one or two short sentences\./);
-  assert.match(content, /honesty 95, humor 90/);
-  assert.match(content, /It is night\.$/);
+  // py-tars' build_system_prompt: the systemprompt (the description only without one), the
+  // traits as "Personality Metrics", then the request's own system prompt.
+  assert.equal(
+    content,
+    "Answer in one or two short sentences.\n\nPersonality Metrics: honesty: 95; humor: 90" +
+      "\n\nIt is night.",
+  );
 });
 
 Deno.test("llm-worker: RAG round trip with memory answering, while another request streams", async () => {

@@ -1,8 +1,9 @@
 /** Prompt building: budgets, memory formatting within a budget, history, persona, params. */
 import assert from "node:assert/strict";
-import { CharacterSnapshot, MemoryResults } from "../../core/mod.ts";
+import { parse as parseToml } from "smol-toml";
+import { CharacterResult, CharacterSnapshot, MemoryResults } from "../../core/mod.ts";
 import { DEFAULT_RAG_PROMPT_TEMPLATE } from "../../services/llm-worker/config.ts";
-import { PersonaStore } from "../../services/llm-worker/persona.ts";
+import { personaPrompt, PersonaStore } from "../../services/llm-worker/persona.ts";
 import {
   buildMessages,
   documentText,
@@ -101,16 +102,14 @@ Deno.test("persona: snapshot → system prompt; traits section updates traits", 
     systemprompt: "Short answers.",
     traits: { humor: 90 },
   }));
-  assert.equal(
-    persona.systemPrompt(),
-    "You are TARS. Robot.\nShort answers.\nPersonality traits (0-100): humor 90.",
-  );
+  // As py-tars: the systemprompt stands in for the description when there is one.
+  assert.equal(persona.systemPrompt(), "Short answers.\n\nPersonality Metrics: humor: 90");
   assert.equal(
     persona.applyResult({ message_id: "m", section: "traits", value: { humor: 40 } }),
     true,
   );
   assert.deepEqual(persona.traitNames(), ["humor"]);
-  assert.match(persona.systemPrompt() ?? "", /humor 40/);
+  assert.match(persona.systemPrompt() ?? "", /humor: 40/);
   assert.equal(
     persona.applyResult({
       message_id: "m",
@@ -119,6 +118,88 @@ Deno.test("persona: snapshot → system prompt; traits section updates traits", 
     }),
     false,
   );
+});
+
+Deno.test("persona: the whole character, section by section as py-tars' build_system_prompt", () => {
+  const character = CharacterSnapshot.parse({
+    name: "TARS",
+    description: "A tactical robot.",
+    traits: { honesty: 95, humor: "high" },
+    scenario: { world: "A workshop.", context: "Helps the crew." },
+    personality_notes: { crisis_mode: "Calm orders.", humor_style: "Deadpan.", rank: 3 },
+    example_interactions: {
+      a: "User: Hi. TARS: Hello.",
+      b: "  ",
+      c: "User: Status? TARS: Nominal.",
+    },
+    meta: { version: 2 },
+  });
+  assert.equal(
+    personaPrompt(character),
+    [
+      "You are TARS. A tactical robot.",
+      "World Context: A workshop.\nOperational Context: Helps the crew.",
+      "Behavioral Guidelines:\n- Crisis Mode: Calm orders.\n- Humor Style: Deadpan.",
+      "Example Communication Style:\nUser: Hi. TARS: Hello.\n\nUser: Status? TARS: Nominal.",
+      "Personality Metrics: honesty: 95; humor: high",
+    ].join("\n\n"),
+  );
+  assert.equal(personaPrompt(CharacterSnapshot.parse({ name: "Bot" })), "You are Bot.");
+  assert.equal(
+    personaPrompt(CharacterSnapshot.parse({ name: "Bot", scenario: { world: "Mars." } })),
+    "You are Bot.\n\nWorld Context: Mars.",
+  );
+});
+
+Deno.test("persona: character/result merges any known section, not only traits", () => {
+  const persona = new PersonaStore();
+  const section = (name: string, value: unknown) =>
+    persona.applyResult(CharacterResult.parse({ message_id: "m", section: name, value }));
+  assert.equal(section("scenario", { world: "Mars." }), false, "nothing before a snapshot");
+  persona.setSnapshot(CharacterSnapshot.parse({ name: "TARS", systemprompt: "Be brief." }));
+  assert.equal(section("scenario", { world: "Mars.", context: "Rover duty." }), true);
+  assert.equal(section("personality_notes", { loyalty: "To the crew." }), true);
+  assert.equal(section("example_interactions", { x: "User: Hi. TARS: Hi." }), true);
+  assert.equal(section("systemprompt", "Be very brief."), true);
+  assert.equal(section("description", { not: "text" }), false, "wrong kind of value");
+  assert.equal(section("scenario", "text"), false, "wrong kind of value");
+  assert.equal(section("unknown", { a: 1 }), false);
+  assert.equal(
+    persona.systemPrompt(),
+    [
+      "Be very brief.",
+      "World Context: Mars.\nOperational Context: Rover duty.",
+      "Behavioral Guidelines:\n- Loyalty: To the crew.",
+      "Example Communication Style:\nUser: Hi. TARS: Hi.",
+    ].join("\n\n"),
+  );
+});
+
+Deno.test("persona: the shipped TARS character reaches the model whole", async () => {
+  const toml = await Deno.readTextFile(
+    new URL("../../services/memory-worker/characters/TARS/character.toml", import.meta.url),
+  );
+  const parsed = parseToml(toml) as Record<string, Record<string, unknown>>;
+  const prompt = personaPrompt(CharacterSnapshot.parse({
+    name: parsed.info.name,
+    description: parsed.info.description,
+    systemprompt: parsed.info.systemprompt,
+    traits: parsed.traits,
+    voice: parsed.voice,
+    meta: parsed.meta,
+    scenario: parsed.scenario,
+    personality_notes: parsed.personality_notes,
+    example_interactions: parsed.example_interactions,
+  }));
+  const headings = [
+    "You are TARS, a robot assistant.",
+    "World Context: The present day",
+    "Behavioral Guidelines:\n- Crisis Mode: In an emergency",
+    "Example Communication Style:\nUser: What's your honesty parameter?",
+    "Personality Metrics: honesty: 95; humor: 90;",
+  ].map((heading) => prompt.indexOf(heading));
+  assert.ok(headings.every((at) => at >= 0), `every section present: ${headings}`);
+  assert.deepEqual([...headings].sort((a, b) => a - b), headings, "in py-tars' order");
 });
 
 Deno.test("params: valid overrides are used, bad ones reported and replaced by config", () => {
