@@ -27,10 +27,72 @@ export function characterFile(dir: string, name: string): string {
   return `${dir.replace(/\/+$/, "")}/${name}/character.toml`;
 }
 
+/** A character of that name and nothing else (py-tars' fallback). */
+export function bareCharacter(name: string): CharacterProfile {
+  return {
+    name,
+    description: null,
+    systemprompt: null,
+    traits: {},
+    voice: {},
+    meta: {},
+    scenario: {},
+    personality_notes: {},
+    example_interactions: {},
+  };
+}
+
 /**
- * Reads and checks a character file.
+ * Reads the character file at `path`; when there is no such file, returns the character
+ * shipped in `builtinDir` under the same name, else a character with only that name (as
+ * py-tars did), and calls `onMissing` with a sentence to log as a warning.
  *
- * @throws Error naming the file and what is wrong (missing, bad TOML, a trait outside 0..100).
+ * @throws Error as {@linkcode loadCharacter} for a file that exists but is not valid.
+ */
+export async function loadCharacterOrDefault(
+  path: string,
+  name: string,
+  builtinDir: string,
+  onMissing: (warning: string) => void,
+): Promise<CharacterProfile> {
+  try {
+    await Deno.stat(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    const builtin = characterFile(builtinDir, name);
+    let profile: CharacterProfile;
+    let what: string;
+    if (builtin !== path && await exists(builtin)) {
+      profile = await loadCharacter(builtin);
+      what = `the built-in ${name} character (${builtin})`;
+    } else {
+      profile = bareCharacter(name);
+      what = `a character with only the name ${name}`;
+    }
+    onMissing(
+      `No character file ${path}: using ${what}. Put a character.toml there or set ` +
+        "CHARACTER_DIR / CHARACTER_NAME.",
+    );
+    return profile;
+  }
+  return await loadCharacter(path);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads and checks a character file. Traits are integers 0..100 or, as py-tars accepted
+ * them, text (`humor = "high"`).
+ *
+ * @throws Error naming the file and what is wrong (missing, bad TOML, a trait neither an
+ * integer 0..100 nor text).
  */
 export async function loadCharacter(path: string): Promise<CharacterProfile> {
   let text: string;
@@ -55,10 +117,10 @@ export async function loadCharacter(path: string): Promise<CharacterProfile> {
   };
   const info = table("info");
   const traits = table("traits");
-  const bad = Object.entries(traits).filter(([, v]) => !isTraitValue(v));
+  const bad = Object.entries(traits).filter(([, v]) => !isTraitValue(v) && typeof v !== "string");
   if (bad.length > 0) {
     throw new Error(
-      `The character file ${path}: traits must be integers 0..100; bad: ` +
+      `The character file ${path}: traits must be integers 0..100 or text; bad: ` +
         bad.map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(", "),
     );
   }
@@ -69,7 +131,7 @@ export async function loadCharacter(path: string): Promise<CharacterProfile> {
     name,
     description: text_(info.description),
     systemprompt: text_(info.systemprompt),
-    traits: traits as Record<string, number>,
+    traits: traits as Record<string, number | string>,
     voice: table("voice"),
     meta: table("meta"),
     scenario: table("scenario"),

@@ -7,12 +7,11 @@
  * @module
  */
 import { ConfigError, runService } from "../../core/mod.ts";
-import type { EmbedderConfig, MemoryConfig } from "./config.ts";
+import type { EmbedderConfig } from "./config.ts";
 import { readMemoryConfig } from "./config.ts";
 import type { Embedder } from "./embedders/embedder.ts";
 import { OnnxEmbedder } from "./embedders/onnx.ts";
 import { OpenAiEmbedder } from "./embedders/openai.ts";
-import { characterFile } from "./character.ts";
 import { startMemoryWorker } from "./service.ts";
 
 /**
@@ -41,25 +40,9 @@ export async function createEmbedder(config: EmbedderConfig): Promise<Embedder |
   }
 }
 
-/** Checks that the character file exists, as a `ConfigError` naming the variables. */
-async function checkCharacter(config: MemoryConfig): Promise<void> {
-  const path = characterFile(config.characterDir, config.characterName);
-  try {
-    await Deno.stat(path);
-  } catch {
-    throw new ConfigError([{
-      variable: "CHARACTER_DIR",
-      value: config.characterDir,
-      expected: `a folder with ${config.characterName}/character.toml (CHARACTER_NAME); ` +
-        `${path} does not exist`,
-    }], "memory-worker configuration");
-  }
-}
-
 if (import.meta.main) {
   await runService("memory-worker", async ({ client, logger, env }) => {
     const config = readMemoryConfig(env);
-    await checkCharacter(config);
     const embedder = await createEmbedder(config.embedder);
     logger.info("Embedder: {embedder}", { embedder: embedder?.id ?? "none (lexical search)" });
     return await startMemoryWorker({ client, logger }, { config, embedder });

@@ -10,14 +10,15 @@
  * @module
  */
 import {
+  ConfigError,
   type Logger,
   type MqttClient,
   RateLimitedLog,
   type Subscription,
   topics,
 } from "../../core/mod.ts";
-import { Character, characterFile, loadCharacter } from "./character.ts";
-import type { MemoryConfig } from "./config.ts";
+import { Character, characterFile, loadCharacterOrDefault } from "./character.ts";
+import { BUNDLED_CHARACTER_DIR, type MemoryConfig } from "./config.ts";
 import type { Embedder } from "./embedders/embedder.ts";
 import { EmbeddingIndexer } from "./indexer.ts";
 import { ArrivalClock, factMemory, ReplyCollector, transcriptMemory } from "./ingest.ts";
@@ -86,7 +87,24 @@ export async function startMemoryWorker(
   const warnings = new RateLimitedLog(10_000);
 
   const characterPath = characterFile(config.characterDir, config.characterName);
-  const base = await loadCharacter(characterPath);
+  const readCharacter = () =>
+    loadCharacterOrDefault(
+      characterPath,
+      config.characterName,
+      BUNDLED_CHARACTER_DIR,
+      (warning) => logger.warn("{warning}", { warning }),
+    );
+  let base;
+  try {
+    base = await readCharacter();
+  } catch (error) {
+    // A character file that exists but cannot be used is a setting to fix (exit 78).
+    throw new ConfigError([{
+      variable: "CHARACTER_DIR",
+      value: config.characterDir,
+      expected: `a usable ${config.characterName}/character.toml (${(error as Error).message})`,
+    }], "memory-worker character");
+  }
   if (config.directory) await Deno.mkdir(config.directory, { recursive: true });
   let db: MemoryDatabase;
   try {
@@ -229,7 +247,7 @@ export async function startMemoryWorker(
         if ("action" in update) {
           let fresh;
           try {
-            fresh = await loadCharacter(characterPath);
+            fresh = await readCharacter();
           } catch (error) {
             logger.error("reset_traits: {error}; the character is unchanged", {
               error: (error as Error).message,

@@ -2,8 +2,8 @@
  * memory-worker as a process (`services/memory-worker/main.ts`), as `deno task dev` and the
  * robot run it: health `ready` as `tars-memory`, the bundled TARS character retained, a
  * transcript stored and found, SIGTERM → exit 0 with health `shutdown` and the memory kept
- * for the next start; a missing character or an unloadable onnx model → exit 78 naming the
- * variable.
+ * for the next start; a missing character file → a character of that name and a warning (as
+ * py-tars); an unloadable onnx model → exit 78 naming the variable.
  */
 import assert from "node:assert/strict";
 import {
@@ -69,14 +69,45 @@ Deno.test("memory-worker process: ready, character retained, stores and answers,
   }
 });
 
+Deno.test("memory-worker process: no character file → starts with the name only and a warning", async () => {
+  await using broker = await startBroker();
+  const dir = await Deno.makeTempDir({ prefix: "tars-memory-proc-" });
+  await using watcher = testClient(broker.url);
+  await watcher.connect({ timeoutMs: T });
+  const characters: CharacterSnapshot[] = [];
+  await watcher.subscribe(topics.systemCharacterCurrent, (c) => void characters.push(c));
+  try {
+    const child = spawnService("memory-worker", {
+      MQTT_URL: broker.url,
+      MEMORY_DIR: dir,
+      CHARACTER_NAME: "Nobody",
+    });
+    let result;
+    try {
+      await waitFor(() => characters.some((c) => c.name === "Nobody"), "character Nobody", T);
+    } finally {
+      result = await stopService(child);
+    }
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /No character file .*Nobody\/character\.toml: using a character with only the name Nobody/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("memory-worker process: a bad setting exits 78 naming the variable", async () => {
   await using broker = await startBroker();
   const dir = await Deno.makeTempDir({ prefix: "tars-memory-proc-" });
+  await Deno.mkdir(`${dir}/characters/Broken`, { recursive: true });
+  await Deno.writeTextFile(`${dir}/characters/Broken/character.toml`, "[info\nname=");
   try {
     for (
       const [extra, variable] of [
-        [{ CHARACTER_NAME: "Nobody" }, "CHARACTER_DIR"],
         [{ EMBED_BACKEND: "onnx", EMBED_MODEL: `${dir}/no-model` }, "EMBED_MODEL"],
+        [{ CHARACTER_DIR: `${dir}/characters`, CHARACTER_NAME: "Broken" }, "CHARACTER_DIR"],
       ] as const
     ) {
       const child = spawnService("memory-worker", {

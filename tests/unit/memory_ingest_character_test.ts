@@ -7,7 +7,13 @@ import {
   ReplyCollector,
   transcriptMemory,
 } from "../../services/memory-worker/ingest.ts";
-import { Character, characterFile, loadCharacter } from "../../services/memory-worker/character.ts";
+import {
+  bareCharacter,
+  Character,
+  characterFile,
+  loadCharacter,
+  loadCharacterOrDefault,
+} from "../../services/memory-worker/character.ts";
 import { BUNDLED_CHARACTER_DIR, readMemoryConfig } from "../../services/memory-worker/config.ts";
 import { ConfigError } from "../../core/mod.ts";
 
@@ -138,10 +144,13 @@ Deno.test("character: a broken file is reported with its path and the problem", 
     const file = characterFile(dir, "X");
     await Deno.writeTextFile(file, "[info\nname=");
     await assert.rejects(loadCharacter(file), /not valid TOML/);
-    await Deno.writeTextFile(file, '[info]\nname = "X"\n[traits]\nhumor = 150\nwit = "high"\n');
+    await Deno.writeTextFile(
+      file,
+      '[info]\nname = "X"\n[traits]\nhumor = 150\nwit = "high"\nmood = [1]\n',
+    );
     await assert.rejects(
       loadCharacter(file),
-      /traits must be integers 0\.\.100; bad: humor = 150, wit = "high"/,
+      /traits must be integers 0\.\.100 or text; bad: humor = 150, mood = \[1\]/,
     );
     await Deno.writeTextFile(file, "[traits]\nhumor = 1\n");
     await assert.rejects(loadCharacter(file), /\[info\] name is missing/);
@@ -149,6 +158,55 @@ Deno.test("character: a broken file is reported with its path and the problem", 
       loadCharacter(characterFile(dir, "Nobody")),
       /Cannot read the character file/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("character: text trait values load, as py-tars accepted them", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tars-char-" });
+  try {
+    await Deno.mkdir(`${dir}/X`);
+    const file = characterFile(dir, "X");
+    await Deno.writeTextFile(file, '[info]\nname = "X"\n[traits]\nhumor = 90\nwit = "high"\n');
+    const character = new Character(await loadCharacter(file));
+    assert.deepEqual(character.snapshot().traits, { humor: 90, wit: "high" });
+    assert.equal(character.setTrait("wit", 40), null, "a text trait can be set to a number");
+    assert.deepEqual(character.snapshot().traits, { humor: 90, wit: 40 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("character: no file → the built-in one of that name, else only the name; a warning", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tars-char-" });
+  try {
+    const warnings: string[] = [];
+    const warn = (warning: string) => void warnings.push(warning);
+    const tars = await loadCharacterOrDefault(
+      characterFile(dir, "TARS"),
+      "TARS",
+      BUNDLED_CHARACTER_DIR,
+      warn,
+    );
+    assert.deepEqual(tars, await loadCharacter(characterFile(BUNDLED_CHARACTER_DIR, "TARS")));
+    assert.match(warnings[0], /No character file .*TARS\/character\.toml: using the built-in TARS/);
+    const nobody = await loadCharacterOrDefault(
+      characterFile(dir, "Nobody"),
+      "Nobody",
+      BUNDLED_CHARACTER_DIR,
+      warn,
+    );
+    assert.deepEqual(nobody, bareCharacter("Nobody"));
+    assert.match(warnings[1], /a character with only the name Nobody.*CHARACTER_DIR/);
+    // A file that exists but is broken is still an error, not a silent default.
+    await Deno.mkdir(`${dir}/X`);
+    await Deno.writeTextFile(characterFile(dir, "X"), "[info\nname=");
+    await assert.rejects(
+      loadCharacterOrDefault(characterFile(dir, "X"), "X", BUNDLED_CHARACTER_DIR, warn),
+      /not valid TOML/,
+    );
+    assert.equal(warnings.length, 2);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
