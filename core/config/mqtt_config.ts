@@ -39,14 +39,29 @@ export function redactUrl(url: string): string {
 }
 
 /**
+ * `mqtt://:1883` (and `mqtt://user:pass@:1883`) with `localhost` put in the empty host, as
+ * py-tars read such URLs; WHATWG URLs refuse a port without a host.
+ */
+function withDefaultHost(url: string): string {
+  const authority = url.indexOf("://") + 3;
+  if (authority < 3) return url;
+  const end = url.slice(authority).search(/[/?#]/);
+  const hostAndPort = url.slice(authority, end < 0 ? undefined : authority + end);
+  const at = hostAndPort.lastIndexOf("@") + 1;
+  if (hostAndPort[at] !== ":") return url;
+  return `${url.slice(0, authority + at)}localhost${url.slice(authority + at)}`;
+}
+
+/**
  * Parses an MQTT URL (`mqtt://`, `mqtts://`, `ws://`, `wss://`, credentials allowed:
- * `mqtt://user:pass@host:1883`). Throws an error that names the URL (password redacted)
+ * `mqtt://user:pass@host:1883`; no host means `localhost`, so `mqtt://:1883` is
+ * `localhost:1883` as in py-tars). Throws an error that names the URL (password redacted)
  * and what is allowed.
  */
 export function parseMqttUrl(url: string): MqttConnectionParams {
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    parsed = new URL(withDefaultHost(url));
   } catch {
     throw new Error(
       `Invalid MQTT URL ${JSON.stringify(redactUrl(url))}: expected e.g. mqtt://127.0.0.1:1883`,

@@ -105,6 +105,16 @@ Deno.test("parseMqttUrl: schemes, default ports, credentials", () => {
   assert.equal(parseMqttUrl("ws://h/ws").path, "/ws");
   assert.equal(parseMqttUrl("wss://h").port, 443);
   assert.throws(() => parseMqttUrl("tcp://h"), /scheme "tcp".*mqtt:\/\//);
+  // No host means localhost, as py-tars read `mqtt://:1883`.
+  assert.deepEqual(
+    [parseMqttUrl("mqtt://:1883"), parseMqttUrl("mqtt://u:p@:1884/x")].map((p) => [
+      p.hostname,
+      p.port,
+      p.username,
+    ]),
+    [["localhost", 1883, undefined], ["localhost", 1884, "u"]],
+  );
+  assert.equal(parseMqttUrl("mqtt://").hostname, "localhost");
   assert.throws(() => parseMqttUrl("not a url"), /Invalid MQTT URL/);
   assert.equal(redactUrl("mqtt://tars:pw@h:1883"), "mqtt://tars:***@h:1883");
   assert.equal(redactUrl("mqtt://h:1883"), "mqtt://h:1883");
