@@ -453,10 +453,13 @@ export const topics = {
     schema: EmergencyStopCommand,
     qos: 1,
     acceptsRaw: true,
-    publishers: ["router", "llm-worker", "ui-web"],
+    // Only the dashboard's explicit "Clear stop": voice intents and the LLM may stop, never
+    // lift a stop (issue #15).
+    publishers: ["ui-web"],
     subscribers: ["movement-service"],
-    description: "Clears movement-service's latched emergency stop (a `reset` command also " +
-      "clears it); same payload as movement/stop. Raw JSON accepted.",
+    description: "Clears movement-service's latched emergency stop, the only way to lift it " +
+      "(no movement command does); published only by the dashboard's explicit clear. Same " +
+      "payload as movement/stop. Raw JSON accepted.",
   }),
   movementStatus: defineTopic({
     name: "movementStatus",

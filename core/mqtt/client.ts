@@ -190,6 +190,9 @@ export class RequestTimeoutError extends Error {
 /** Connection state of a client. */
 export type ConnectionState = "idle" | "connecting" | "connected" | "reconnecting" | "closing";
 
+/** Receives each change of a client's {@linkcode ConnectionState} (`MqttClient.onStateChange`). */
+export type ConnectionStateListener = (state: ConnectionState, previous: ConnectionState) => void;
+
 interface Registration {
   readonly filter: string;
   readonly qos: QoS;
@@ -361,7 +364,8 @@ export class MqttClient {
   readonly #replyListeners = new Map<string, Promise<void>>();
   #metrics: ClientMetrics = emptyMetrics();
   #mqtt: MqttJsClient | null = null;
-  #state: ConnectionState = "idle";
+  #stateValue: ConnectionState = "idle";
+  readonly #stateListeners = new Set<ConnectionStateListener>();
   #everConnected = false;
   #connectWaiters: Array<{ resolve(): void; reject(e: Error): void }> = [];
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -424,6 +428,41 @@ export class MqttClient {
   /** Whether the client is connected right now. */
   get connected(): boolean {
     return this.#state === "connected";
+  }
+
+  /**
+   * Calls `listener(state, previous)` synchronously on every change of {@linkcode state}, e.g.
+   * `connected` → `reconnecting` when the broker is lost and `reconnecting` → `connected` once
+   * the subscriptions are restored. A listener that throws is logged and does not stop the
+   * others. Returns a function that removes the listener.
+   *
+   * @example
+   * ```ts
+   * const off = client.onStateChange((state) => { if (state !== "connected") stopMotors(); });
+   * off();
+   * ```
+   */
+  onStateChange(listener: ConnectionStateListener): () => void {
+    this.#stateListeners.add(listener);
+    return () => void this.#stateListeners.delete(listener);
+  }
+
+  // Every assignment to `#state` goes through this accessor pair, so listeners see each change.
+  get #state(): ConnectionState {
+    return this.#stateValue;
+  }
+
+  set #state(state: ConnectionState) {
+    const previous = this.#stateValue;
+    if (state === previous) return;
+    this.#stateValue = state;
+    for (const listener of [...this.#stateListeners]) {
+      try {
+        listener(state, previous);
+      } catch (error) {
+        this.#log.error("A connection state listener failed: {error}", { error });
+      }
+    }
   }
 
   /** The topic of this client's retained health. */

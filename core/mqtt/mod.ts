@@ -5,6 +5,7 @@
  */
 export {
   type ConnectionState,
+  type ConnectionStateListener,
   type HealthStatus,
   type MessageContext,
   type MessageHandler,

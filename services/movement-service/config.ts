@@ -16,6 +16,7 @@ export const MOVEMENT_ENV = {
   MOVEMENT_QUEUE_SIZE: envVar.int(8, { min: 1, max: 1000 }),
   MOVEMENT_FRAME_MS: envVar.int(20, { min: 5, max: 1000 }),
   MOVEMENT_MS_PER_TICK: envVar.float(2, { min: 0, max: 100 }),
+  MOVEMENT_STOP_ON_DISCONNECT: envVar.bool(true),
 };
 
 /** The parsed configuration. */
@@ -36,6 +37,12 @@ export interface MovementConfig {
   readonly frameMs: number;
   /** Travel time per tick at speed 1.0, ms. */
   readonly msPerTick: number;
+  /**
+   * The dead-man rule (`MOVEMENT_STOP_ON_DISCONNECT`): when the broker connection is lost the
+   * servos go off, the queue is dropped and commands are refused until it is back. Off only
+   * for benches.
+   */
+  readonly stopOnDisconnect: boolean;
 }
 
 /** Reads the configuration; throws one `ConfigError` naming every bad variable. */
@@ -53,5 +60,6 @@ export function readMovementConfig(
     queueSize: values.MOVEMENT_QUEUE_SIZE,
     frameMs: values.MOVEMENT_FRAME_MS,
     msPerTick: values.MOVEMENT_MS_PER_TICK,
+    stopOnDisconnect: values.MOVEMENT_STOP_ON_DISCONNECT,
   };
 }

@@ -1,8 +1,10 @@
 /**
  * The movement controller: a bounded command queue executed one command at a time, with the
  * safety rules of TARS: every pulse clamped (by the planner and again by the driver), an
- * emergency stop that switches the outputs off at once and latches until `reset` or an
- * explicit clear, and a TTL that drops commands which waited too long in the queue.
+ * emergency stop that switches the outputs off at once and latches until its explicit clear
+ * (movement/clear; no command clears it), a suspension while the broker is lost (outputs off,
+ * queue dropped, commands refused until {@linkcode MovementController.resume}), and a TTL that
+ * drops commands which waited too long in the queue.
  *
  * @module
  */
@@ -11,6 +13,25 @@ import type { ServoDriver } from "./drivers/driver.ts";
 import { type CommandPlan, planCommand } from "./sequences.ts";
 import { neutralPose, type PulseMap } from "./servo_map.ts";
 import { DEFAULT_TIMING, type MotionTiming, planFrames } from "./trajectory.ts";
+
+/**
+ * Why a command failed or was refused, for keying rate-limited logs (not published):
+ * `latched` (emergency stop latched), `suspended` (broker lost), `queue_full`, `params`
+ * (bad parameters), `invalid` (not a valid request), `ttl` (waited too long), `cancelled`
+ * (dropped from the queue by a stop or a suspension), `interrupted` (stopped mid-motion),
+ * `driver` (driver error), `shutdown`.
+ */
+export type MovementFailureCause =
+  | "latched"
+  | "suspended"
+  | "queue_full"
+  | "params"
+  | "invalid"
+  | "ttl"
+  | "cancelled"
+  | "interrupted"
+  | "driver"
+  | "shutdown";
 
 /** A status for movement/status. */
 export interface MovementStatusReport {
@@ -22,6 +43,8 @@ export interface MovementStatusReport {
   readonly detail?: string;
   /** The request's `request_id`. */
   readonly request_id?: string | null;
+  /** command_failed / queue_full: the kind of failure (for the log; not published). */
+  readonly cause?: MovementFailureCause;
 }
 
 /** A state report for movement/state (the firmware's events). */
@@ -109,6 +132,7 @@ export class MovementController {
     null;
   #runner: Promise<void> | null = null;
   #latched: string | null = null;
+  #suspended: string | null = null;
   #closed = false;
 
   /** Creates the controller. */
@@ -128,6 +152,11 @@ export class MovementController {
     return this.#latched;
   }
 
+  /** Why commands are suspended (e.g. the broker is lost), or `null`; see {@linkcode suspend}. */
+  get suspendedReason(): string | null {
+    return this.#suspended;
+  }
+
   /** Commands waiting in the queue. */
   get queueSize(): number {
     return this.#queue.length;
@@ -144,14 +173,21 @@ export class MovementController {
   }
 
   /**
-   * Takes a validated request: `stop` stops at once; while a stop is latched only `reset`
-   * gets through (and clears it); otherwise the command is planned and queued, or refused
-   * with `queue_full` / `command_failed`.
+   * Takes a validated request: `stop` stops at once; while a stop is latched every other
+   * command is refused (only {@linkcode clearStop}, i.e. movement/clear, lifts the latch), as
+   * while suspended; otherwise the command is planned and queued, or refused with
+   * `queue_full` / `command_failed`.
    */
   submit(request: TestMovementRequest): SubmitOutcome {
     const { command, request_id } = request;
     if (this.#closed) {
-      this.#onStatus({ event: "command_failed", command, request_id, detail: "shutting down" });
+      this.#onStatus({
+        event: "command_failed",
+        command,
+        request_id,
+        detail: "shutting down",
+        cause: "shutdown",
+      });
       return "rejected";
     }
     if (command === "stop") {
@@ -159,23 +195,32 @@ export class MovementController {
       return "stopped";
     }
     if (this.#latched !== null) {
-      if (command !== "reset") {
-        this.#onStatus({
-          event: "command_failed",
-          command,
-          request_id,
-          detail: `emergency stop is latched (${this.#latched}); send the reset command ` +
-            "or publish movement/clear first",
-        });
-        return "rejected";
-      }
-      this.clearStop("reset command");
+      this.#onStatus({
+        event: "command_failed",
+        command,
+        request_id,
+        detail: `emergency stop is latched (${this.#latched}); no command lifts it: publish ` +
+          "movement/clear (the dashboard's Clear stop) once the robot is safe",
+        cause: "latched",
+      });
+      return "rejected";
+    }
+    if (this.#suspended !== null) {
+      this.#onStatus({
+        event: "command_failed",
+        command,
+        request_id,
+        detail: `movement is suspended (${this.#suspended}); commands are refused until it ends`,
+        cause: "suspended",
+      });
+      return "rejected";
     }
     if (this.#queue.length >= this.#queueSize) {
       this.#onStatus({
         event: "queue_full",
         command,
         request_id,
+        cause: "queue_full",
         detail:
           `${this.#queue.length} commands are waiting (MOVEMENT_QUEUE_SIZE=${this.#queueSize})`,
       });
@@ -186,7 +231,7 @@ export class MovementController {
       plan = planCommand(command, request.params);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      this.#onStatus({ event: "command_failed", command, request_id, detail });
+      this.#onStatus({ event: "command_failed", command, request_id, detail, cause: "params" });
       this.#onState({ event: "command_error", error: detail });
       return "rejected";
     }
@@ -204,7 +249,7 @@ export class MovementController {
   /**
    * Emergency stop: the outputs go off before this returns to the event loop, the running
    * command ends before its next frame, queued commands are dropped, and further commands
-   * are refused until {@linkcode clearStop} or a `reset` command.
+   * are refused until {@linkcode clearStop}.
    */
   async emergencyStop(reason: string, request?: TestMovementRequest): Promise<void> {
     this.#latched = reason;
@@ -224,6 +269,7 @@ export class MovementController {
         command: item.request.command,
         request_id: item.request.request_id,
         detail: `cancelled by emergency stop (${reason})`,
+        cause: "cancelled",
       });
     }
     try {
@@ -232,6 +278,44 @@ export class MovementController {
       this.#onError(error, "disabling the servos for an emergency stop");
     }
     this.#onState({ event: "stopped", reason });
+  }
+
+  /**
+   * Suspends movement (the dead-man rule when the broker is lost): like an emergency stop the
+   * outputs go off before this returns, the running command ends before its next frame and
+   * the queue is dropped, but nothing latches: commands are refused only until
+   * {@linkcode resume}. A latched stop stays latched through a suspension. No-op when
+   * already suspended or closed.
+   */
+  async suspend(reason: string): Promise<void> {
+    if (this.#suspended !== null || this.#closed) return;
+    this.#suspended = reason;
+    this.#current?.abort.abort();
+    const dropped = this.#queue.splice(0);
+    const off = this.#driver.disable(); // called synchronously: acts now
+    for (const item of dropped) {
+      this.#onStatus({
+        event: "command_failed",
+        command: item.request.command,
+        request_id: item.request.request_id,
+        detail: `cancelled: movement suspended (${reason})`,
+        cause: "cancelled",
+      });
+    }
+    try {
+      await off;
+    } catch (error) {
+      this.#onError(error, "disabling the servos for a suspension");
+    }
+    this.#onState({ event: "stopped", reason });
+  }
+
+  /** Ends a suspension; returns whether one was active. A latched stop stays latched. */
+  resume(): boolean {
+    if (this.#suspended === null) return false;
+    this.#suspended = null;
+    if (!this.#closed) this.#onState({ event: "ready" });
+    return true;
   }
 
   /** Clears a latched stop; returns whether one was latched. */
@@ -259,21 +343,26 @@ export class MovementController {
         command: item.request.command,
         request_id: item.request.request_id,
         detail: "shutting down",
+        cause: "shutdown",
       });
     }
     await this.idle();
+  }
+
+  #mayRun(): boolean {
+    return this.#latched === null && this.#suspended === null && !this.#closed;
   }
 
   #kick(): void {
     if (this.#runner || this.#closed) return;
     this.#runner = this.#drain().finally(() => {
       this.#runner = null;
-      if (this.#queue.length > 0 && this.#latched === null && !this.#closed) this.#kick();
+      if (this.#queue.length > 0 && this.#mayRun()) this.#kick();
     });
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0 && this.#latched === null && !this.#closed) {
+    while (this.#queue.length > 0 && this.#mayRun()) {
       const item = this.#queue.shift()!;
       const waited = this.#clock.now() - item.receivedAt;
       if (waited > this.#ttlMs) {
@@ -283,6 +372,7 @@ export class MovementController {
           request_id: item.request.request_id,
           detail: `dropped: waited ${Math.round(waited)} ms in the queue, longer than ` +
             `MOVEMENT_COMMAND_TTL_MS=${this.#ttlMs}`,
+          cause: "ttl",
         });
         continue;
       }
@@ -309,13 +399,17 @@ export class MovementController {
         }
       }
       if (abort.signal.aborted) {
+        const by = this.#latched !== null
+          ? `emergency stop (${this.#latched})`
+          : this.#suspended !== null
+          ? `suspension (${this.#suspended})`
+          : "shutdown";
         this.#onStatus({
           event: "command_failed",
           command,
           request_id,
-          detail: `interrupted by ${
-            this.#latched === null ? "shutdown" : `emergency stop (${this.#latched})`
-          }`,
+          detail: `interrupted by ${by}`,
+          cause: "interrupted",
         });
       } else {
         this.#onStatus({ event: "command_completed", command, request_id });
@@ -333,6 +427,7 @@ export class MovementController {
         command,
         request_id,
         detail: `driver ${this.#driver.name} failed: ${message}`,
+        cause: "driver",
       });
     } finally {
       this.#current = null;

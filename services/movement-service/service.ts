@@ -1,18 +1,22 @@
 /**
  * Wires the movement controller to MQTT: movement/test (enveloped or raw) feeds the queue,
- * any message at all on movement/stop stops, movement/clear clears a latched stop, and the
- * controller's reports go out on movement/status and movement/state. Fixes py-tars'
+ * any message at all on movement/stop stops, movement/clear (and nothing else) clears a
+ * latched stop, a lost broker connection suspends movement (the dead-man rule,
+ * `MOVEMENT_STOP_ON_DISCONNECT`), and the controller's reports go out on movement/status and
+ * movement/state, with failures logged at most once per 10 s per kind. Fixes py-tars'
  * movement-service, which rejected envelopes, called a removed publish method and would
  * have re-published onto the topic it consumes.
  *
  * @module
  */
 import {
+  type ConnectionState,
   filterOf,
   type Logger,
   type MqttClient,
   RateLimitedLog,
   type Subscription,
+  TEST_MOVEMENT_COMMANDS,
   TestMovementRequest,
   topics,
 } from "../../core/mod.ts";
@@ -75,6 +79,7 @@ export async function startMovementService(
   const { config } = options;
   const counters: MovementServiceCounters = { invalid: 0, retainedIgnored: 0, publishErrors: 0 };
   const warnings = new RateLimitedLog(10_000);
+  const knownCommands = new Set<string>(TEST_MOVEMENT_COMMANDS);
 
   const publish = (what: string, sending: Promise<unknown>) => {
     sending.catch((error) => {
@@ -87,17 +92,29 @@ export async function startMovementService(
     });
   };
   const onStatus = (status: MovementStatusReport) => {
-    const level = status.event === "command_failed" || status.event === "queue_full" ||
-        status.event === "emergency_stop"
-      ? "warn"
-      : "info";
-    logger[level]("movement {event} {command} {detail}", {
+    const { cause, ...published } = status;
+    const fields = {
       event: status.event,
       command: status.command ?? "",
       detail: status.detail ?? "",
       request_id: status.request_id,
-    });
-    publish("movement/status", client.publishEvent(topics.movementStatus, { ...status }));
+    };
+    if (
+      status.event === "command_failed" || status.event === "queue_full" ||
+      status.event === "emergency_stop"
+    ) {
+      // Anyone may publish commands: one line per kind of failure per 10 s, never one per
+      // message. The key holds no caller-chosen text (unknown command names become "?").
+      const command = status.command && knownCommands.has(status.command) ? status.command : "?";
+      warnings.maybe(
+        `status:${status.event}:${command}:${cause ?? ""}`,
+        (suppressed) =>
+          logger.warn("movement {event} {command} {detail}", { ...fields, suppressed }),
+      );
+    } else {
+      logger.info("movement {event} {command} {detail}", fields);
+    }
+    publish("movement/status", client.publishEvent(topics.movementStatus, published));
   };
   const onState = (state: MovementStateReport) => {
     publish("movement/state", client.publishEvent(topics.movementState, { ...state }));
@@ -117,6 +134,26 @@ export async function startMovementService(
       logger.error("Servo driver error while {what}: {error}", { what, error }),
   });
 
+  // The dead-man rule: no broker, no motion (a stop could not reach us).
+  let closing = false;
+  const onConnection = (state: ConnectionState) => {
+    if (closing) return;
+    if (state === "connected") {
+      if (controller.resume()) {
+        logger.info("Broker connection back: movement commands are accepted again");
+      }
+    } else if (controller.suspendedReason === null) {
+      logger.warn(
+        "Lost the broker connection ({state}): servos off, queue dropped, commands refused " +
+          "until it is back (MOVEMENT_STOP_ON_DISCONNECT=false turns this off for benches)",
+        { state },
+      );
+      void controller.suspend("connection to the broker lost");
+    }
+  };
+  const stopWatching = config.stopOnDisconnect ? client.onStateChange(onConnection) : () => {};
+  if (config.stopOnDisconnect && !client.connected) onConnection(client.state);
+
   const subscriptions: Subscription[] = [];
   // Any message on movement/stop stops, whatever its shape (the firmware's rule): raw bytes.
   subscriptions.push(
@@ -133,7 +170,11 @@ export async function startMovementService(
         return;
       }
       if (!controller.clearStop(clear.reason ?? "movement/clear")) {
-        logger.info("movement/clear received; no emergency stop was latched");
+        warnings.maybe(
+          "clear-unlatched",
+          (suppressed) =>
+            logger.info("movement/clear received; no emergency stop was latched", { suppressed }),
+        );
       }
     }),
   );
@@ -162,8 +203,13 @@ export async function startMovementService(
         parsed.error.issues.map((issue) => `${issue.path.join(".") || "payload"}: ${issue.message}`)
           .join("; ")
       }`;
-      warnings.maybe("invalid", (suppressed) => logger.warn("{error}", { error, suppressed }));
-      onStatus({ event: "command_failed", command, request_id: requestId, detail: error });
+      onStatus({
+        event: "command_failed",
+        command,
+        request_id: requestId,
+        detail: error,
+        cause: "invalid",
+      });
       onState({ event: "command_error", error });
     }, {
       wire: "envelope",
@@ -184,6 +230,8 @@ export async function startMovementService(
     counters,
     close() {
       closed ??= (async () => {
+        closing = true;
+        stopWatching();
         for (const subscription of subscriptions) {
           await subscription.unsubscribe().catch(() => {});
         }

@@ -52,6 +52,17 @@ function allowed(user: AclUser, topic: string, kind: "read" | "write"): boolean 
   );
 }
 
+Deno.test("ACL: only the dashboard may publish movement/clear; voice intents and the LLM cannot lift a stop", () => {
+  assert.ok(allowed("ui-web", "movement/clear", "write"));
+  for (const user of USERS.filter((u) => u !== "ui-web")) {
+    assert.ok(!allowed(user, "movement/clear", "write"), `${user} may publish movement/clear`);
+  }
+  // ...while every one of them that moves the robot may still stop it.
+  for (const user of ["router", "llm-worker", "ui-web"] as const) {
+    assert.ok(allowed(user, "movement/stop", "write"), user);
+  }
+});
+
 async function connect(url: string, clientId: string): Promise<mqtt.MqttClient> {
   return await mqtt.connectAsync(url, { clientId, reconnectPeriod: 0, connectTimeout: 5_000 });
 }

@@ -150,3 +150,31 @@ Deno.test("connect() keeps retrying until the broker comes up", async () => {
   assert.equal(c.connected, true);
   assert.equal(c.metrics().reconnects, 0, "a first connect is not a reconnect");
 });
+
+Deno.test("onStateChange: a listener sees connect, loss, reconnect and close, in order, until removed", async () => {
+  await using broker = await startBroker();
+  await using c = client(broker.url);
+  const seen: string[] = [];
+  const off = c.onStateChange((state, previous) => {
+    seen.push(`${previous}>${state}`);
+  });
+  c.onStateChange(() => {
+    throw new Error("a broken listener"); // logged; the others still run
+  });
+  await c.connect();
+  assert.deepEqual(seen, ["idle>connecting", "connecting>connected"]);
+  await broker.kill();
+  await waitFor(() => seen.includes("connected>reconnecting"), "the loss was reported");
+  assert.equal(c.connected, false);
+  await broker.start();
+  await waitFor(() => c.connected, "reconnected", 10_000);
+  // Reported once the subscriptions are back, i.e. when `connected` is true again.
+  assert.equal(seen.at(-1), "reconnecting>connected");
+  assert.ok(!seen.slice(2, -1).includes("reconnecting>connected"), seen.join(", "));
+  await c.disconnect();
+  assert.deepEqual(seen.slice(-2), ["connected>closing", "closing>idle"]);
+  off();
+  const before = seen.length;
+  await c.connect();
+  assert.equal(seen.length, before, "a removed listener is not called");
+});

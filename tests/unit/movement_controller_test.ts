@@ -99,19 +99,84 @@ Deno.test("controller: e-stop during a sequence turns outputs off within one fra
   assert.match(t.statuses[3].detail!, /interrupted by emergency stop \(test\)/);
   assert.deepEqual(t.states.at(-1), { event: "stopped", reason: "test" });
 
-  // Latched: commands are refused until reset or clear.
+  // Latched: every command is refused, `reset` included, until the explicit clear.
   assert.equal(t.controller.submit(request("wave")), "rejected");
-  assert.match(t.statuses.at(-1)!.detail!, /latched.*reset.*movement\/clear/);
+  assert.match(t.statuses.at(-1)!.detail!, /latched \(test\).*movement\/clear/);
   assert.equal(t.controller.stopReason, "test");
-  assert.equal(t.controller.submit(request("reset", { request_id: "r" })), "queued");
+});
+
+Deno.test("controller: only clearStop lifts a latched stop; reset and wave are refused naming the latch", async () => {
+  await using t = await setup();
+  await t.controller.emergencyStop("movement/stop");
+  for (const command of ["reset", "wave", "disable", "pose"]) {
+    assert.equal(t.controller.submit(request(command, { request_id: command })), "rejected");
+    const refusal = t.statuses.at(-1)!;
+    assert.equal(refusal.event, "command_failed");
+    assert.equal(refusal.request_id, command);
+    assert.equal(refusal.cause, "latched");
+    assert.match(refusal.detail!, /emergency stop is latched \(movement\/stop\)/);
+    assert.match(refusal.detail!, /movement\/clear/);
+  }
   await t.clock.tickAsync(10_000);
-  assert.deepEqual(t.events().slice(-4), [
-    "command_failed:wave",
+  assert.equal(t.controller.stopReason, "movement/stop", "reset did not clear the latch");
+  assert.ok(!t.events().includes("stop_cleared:"));
+  assert.equal(t.driver.records.filter((r) => r.kind === "frame").length, 0, "nothing moved");
+
+  assert.equal(t.controller.clearStop("movement/clear"), true);
+  assert.equal(t.controller.submit(request("wave", { request_id: "w" })), "queued");
+  await t.clock.tickAsync(20_000);
+  assert.deepEqual(t.events().slice(-3), [
     "stop_cleared:",
-    "command_started:reset",
-    "command_completed:reset",
+    "command_started:wave",
+    "command_completed:wave",
   ]);
-  assert.equal(t.controller.stopReason, null);
+});
+
+Deno.test("controller: suspend switches off at once, drops the queue, refuses until resume; a latch survives it", async () => {
+  await using t = await setup();
+  t.controller.submit(request("pezz_dispenser", { request_id: "long" }));
+  t.controller.submit(request("bow", { request_id: "queued" }));
+  await t.clock.tickAsync(300);
+  assert.equal(t.controller.running, "pezz_dispenser");
+  const suspendAt = Date.now();
+  const suspending = t.controller.suspend("broker lost");
+  assert.equal(t.driver.records.at(-1)!.kind, "off", "off synchronously");
+  assert.equal(t.controller.suspendedReason, "broker lost");
+  await suspending;
+  assert.equal(t.controller.submit(request("wave", { request_id: "refused" })), "rejected");
+  const refusal = t.statuses.at(-1)!;
+  assert.equal(refusal.cause, "suspended");
+  assert.match(refusal.detail!, /suspended \(broker lost\)/);
+  await t.clock.tickAsync(60_000);
+  assert.equal(
+    t.driver.records.filter((r) => r.at >= suspendAt && r.kind === "frame").length,
+    0,
+    "no frame after the suspension",
+  );
+  assert.deepEqual(t.events(), [
+    "command_started:pezz_dispenser",
+    "command_failed:bow", // dropped from the queue
+    "command_failed:pezz_dispenser", // interrupted
+    "command_failed:wave", // refused while suspended
+  ]);
+  assert.match(t.statuses[2].detail!, /interrupted by suspension \(broker lost\)/);
+  assert.deepEqual(t.states.at(-1), { event: "stopped", reason: "broker lost" });
+  assert.equal(t.controller.stopReason, null, "a suspension is not a latch");
+
+  assert.equal(t.controller.resume(), true);
+  assert.deepEqual(t.states.at(-1), { event: "ready" });
+  assert.equal(t.controller.submit(request("laugh")), "queued");
+  await t.clock.tickAsync(20_000);
+  assert.equal(t.events().at(-1), "command_completed:laugh");
+  assert.equal(t.events().filter((e) => e === "command_started:bow").length, 0, "never ran");
+
+  // A stop latched while suspended is still latched after the resume.
+  await t.controller.suspend("broker lost again");
+  assert.equal(t.controller.submit(request("stop")), "stopped");
+  await t.clock.tickAsync(0);
+  t.controller.resume();
+  assert.equal(t.controller.submit(request("wave")), "rejected");
+  assert.equal(t.statuses.at(-1)!.cause, "latched");
 });
 
 Deno.test("controller: the stop command acts at once, ahead of the queue; clearStop lifts it", async () => {
@@ -163,6 +228,7 @@ Deno.test("controller: a full queue refuses with queue_full", async () => {
     command: "pose",
     request_id: "p",
     detail: "2 commands are waiting (MOVEMENT_QUEUE_SIZE=2)",
+    cause: "queue_full",
   });
   assert.equal(t.controller.queueSize, 2);
 });
