@@ -15,6 +15,7 @@ import {
   setupLogging,
 } from "../../core/log/mod.ts";
 import { clearRegisteredSecrets, isSecretName, truncateText } from "../../core/log/redact.ts";
+import { envVar, parseEnv, parseMqttUrl, readEnv } from "../../core/config/mod.ts";
 
 const OPENAI_KEY = "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z";
 
@@ -83,6 +84,34 @@ Deno.test("registered secrets are hidden wherever they appear; short ones are ig
     const error = records[0].properties.error as Error;
     assert.ok(!error.message.includes("plain-secret-value"));
     assert.ok(!(error.stack ?? "").includes("plain-secret-value"));
+  } finally {
+    clearRegisteredSecrets();
+  }
+});
+
+Deno.test("the config loader registers API keys, tokens and the MQTT password as secrets", () => {
+  clearRegisteredSecrets();
+  try {
+    const shape = {
+      EXAMPLE_API_KEY: envVar.optionalString(),
+      UI_TOKEN: envVar.optionalString(),
+      LLM_MAX_TOKENS: envVar.int(1),
+    };
+    readEnv(shape, {
+      EXAMPLE_API_KEY: "abcdef-123456",
+      UI_TOKEN: "ui-token-123456",
+      LLM_MAX_TOKENS: "123456",
+    });
+    parseMqttUrl("mqtt://tars:broker%2Fpass-987@h:1883");
+    assert.equal(
+      redactText("abcdef-123456 ui-token-123456 broker/pass-987 broker%2Fpass-987 123456"),
+      "*** *** *** *** 123456",
+    );
+    // A bad value of a secret variable is never echoed in the configuration error.
+    assert.throws(
+      () => parseEnv({ SOME_TOKEN: envVar.int(1) }, { SOME_TOKEN: "not-a-number-but-secret" }),
+      (error: Error) => !error.message.includes("not-a-number") && /SOME_TOKEN/.test(error.message),
+    );
   } finally {
     clearRegisteredSecrets();
   }
