@@ -238,7 +238,7 @@ function scan(text: string): string {
       i = end;
       continue;
     }
-    // "Bearer <token>" / "Basic <credentials>"
+    // "Bearer <token>" / "Basic <credentials>" (8+ characters: "the bearer said" stays)
     if (
       end - i <= 6 &&
       (equalsIgnoreCase(text, i, end, "bearer") || equalsIgnoreCase(text, i, end, "basic"))
@@ -248,7 +248,7 @@ function scan(text: string): string {
       if (j > end) {
         let k = j;
         while (k < n && !endsValue(text.charCodeAt(k))) k++;
-        if (k - j >= 4) {
+        if (k - j >= 8) {
           mask(j, k);
           i = k;
           continue;
