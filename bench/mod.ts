@@ -1,9 +1,10 @@
 /**
  * `deno task bench [name...]`: runs the benchmarks and prints one Markdown report.
  *
- * `core` is the shared MQTT client against raw MQTT.js (`bench/core.ts`); every other name is a
- * service whose `bench/<service>.ts` exists (e.g. `router`, `tts-worker`). With no name, all of
- * them run, core first. Each benchmark module exports `run(): Promise<string>` (its Markdown
+ * `core` is the shared MQTT client against raw MQTT.js (`bench/core.ts`), `log` the cost of log
+ * redaction against the input length (`bench/log.ts`); every other name is a service whose
+ * `bench/<service>.ts` exists (e.g. `router`, `tts-worker`). With no name, all of them run, core
+ * and log first. Each benchmark module exports `run(): Promise<string>` (its Markdown
  * section) and can also be run alone: `deno run -A bench/<name>.ts`.
  *
  * Timings on a shared machine are noisy, so every benchmark reports ratios against a baseline
@@ -20,9 +21,9 @@ interface BenchModule {
   run(): Promise<string>;
 }
 
-/** The benchmark names that exist: `core`, then the services with a `bench/<service>.ts`. */
+/** The benchmark names that exist: `core`, `log`, then the services with a `bench/<service>.ts`. */
 export function availableBenchmarks(): string[] {
-  const names = ["core"];
+  const names = ["core", "log"];
   for (const name of serviceNames) {
     try {
       if (Deno.statSync(new URL(`${name}.ts`, BENCH_DIR)).isFile) names.push(name);

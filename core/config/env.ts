@@ -20,6 +20,7 @@
  * @module
  */
 import { z } from "zod";
+import { isSecretName, registerSecret } from "../log/redact.ts";
 
 /** One bad environment variable. */
 export interface ConfigIssue {
@@ -185,7 +186,13 @@ export function readEnv<const S extends Record<string, EnvField<unknown>>>(
   env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
   options: ParseEnvOptions = {},
 ): EnvReadResult<S> {
-  const redact = options.redact ?? ((_v: string, value: string) => value);
+  // Values of secret-looking variables never appear in an error, whatever `redact` says.
+  const redact = (variable: string, value: string) =>
+    isSecretName(variable) && value !== ""
+      ? "***"
+      : options.redact
+      ? options.redact(variable, value)
+      : value;
   const values: Record<string, unknown> = {};
   const issues: ConfigIssue[] = [];
   for (const [key, schema] of Object.entries(shape)) {
@@ -199,6 +206,8 @@ export function readEnv<const S extends Record<string, EnvField<unknown>>>(
         break;
       }
     }
+    // API keys, tokens, passwords: hidden from every log record of this process from now on.
+    if (raw !== undefined && isSecretName(variable)) registerSecret(raw);
     const result = schema.safeParse(raw);
     if (result.success) {
       values[key] = result.data;

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { registerSecret } from "../log/redact.ts";
 import { ConfigError, type ConfigIssue, envVar, readEnv } from "./env.ts";
 
 /** URL schemes the client can connect with. */
@@ -75,6 +76,11 @@ export function parseMqttUrl(url: string): MqttConnectionParams {
     );
   }
   const typed = scheme as MqttConnectionParams["scheme"];
+  if (parsed.password) {
+    // The broker password: hidden from every log record of this process from now on.
+    registerSecret(parsed.password);
+    registerSecret(decodeURIComponent(parsed.password));
+  }
   return {
     scheme: typed,
     hostname: parsed.hostname.replace(/^\[|\]$/g, "") || "localhost",

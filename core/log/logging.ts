@@ -14,7 +14,7 @@ import {
   type LogRecord,
   type Sink,
 } from "@logtape/logtape";
-import { redactSecrets } from "./redact.ts";
+import { LOG_STACK_LIMIT, LOG_STRING_LIMIT, redactForLog, redactSecrets } from "./redact.ts";
 
 export type { Logger, LogLevel, LogRecord, Sink };
 
@@ -68,13 +68,23 @@ function stderrSink(format: "json" | "pretty"): Sink {
   };
 }
 
-/** Wraps a sink so that secret-looking properties and URL passwords never reach it. */
+const LOG_LIMITS = { maxString: LOG_STRING_LIMIT, maxStack: LOG_STACK_LIMIT } as const;
+
+/**
+ * Wraps a sink so that secrets never reach it (secret-looking properties, URL passwords,
+ * key-shaped tokens, registered secrets: see `redactSecrets`) and every string value is cut
+ * to {@linkcode LOG_STRING_LIMIT} characters (error stacks to {@linkcode LOG_STACK_LIMIT}),
+ * with the original length noted. Its cost is bounded per value, whatever the input size.
+ */
 export function redactingSink(sink: Sink): Sink {
   return (record: LogRecord) => {
     sink({
       ...record,
-      message: record.message.map((part) => redactSecrets(part)),
-      properties: redactSecrets(record.properties) as Record<string, unknown>,
+      message: record.message.map((part) => redactSecrets(part, 4, LOG_LIMITS)),
+      rawMessage: typeof record.rawMessage === "string"
+        ? redactForLog(record.rawMessage)
+        : record.rawMessage,
+      properties: redactSecrets(record.properties, 4, LOG_LIMITS) as Record<string, unknown>,
     });
   };
 }

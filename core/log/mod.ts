@@ -16,5 +16,11 @@ export {
   setupLogging,
   type Sink,
 } from "./logging.ts";
-export { redactSecrets, redactText } from "./redact.ts";
+export {
+  LOG_STRING_LIMIT,
+  type RedactOptions,
+  redactSecrets,
+  redactText,
+  registerSecret,
+} from "./redact.ts";
 export { RateLimitedLog } from "./rate_limited.ts";

@@ -1307,9 +1307,12 @@ export class MqttClient {
 
   #reject(reg: Registration, topic: string, reason: string): null {
     this.#metrics.invalid++;
-    const kind = reason.split(":")[0];
+    // One line per subscription and kind of problem, not per topic: a flood of bad messages
+    // over many topics of one wildcard must not flood the log.
+    // The kind is the reason's fixed head ("not JSON", "schema", ...), never the details.
+    const kind = reason.split(/[:(]/, 1)[0].trim().slice(0, 40);
     this.#warnings.maybe(
-      `invalid:${reg.filter}:${topic}:${kind}`,
+      `invalid:${reg.filter}:${kind}`,
       (suppressed) =>
         this.#log.warn("Rejected a message on {topic}: {reason}", { topic, reason, suppressed }),
     );

@@ -8,7 +8,7 @@
  * @module
  */
 import OpenAI from "openai";
-import { ExponentialBackoff } from "../../core/mod.ts";
+import { ExponentialBackoff, redactText } from "../../core/mod.ts";
 
 /** A tool call the model made. */
 export interface ChatToolCall {
@@ -88,7 +88,12 @@ export interface ChatBackend {
   complete(turn: ChatTurn, options?: CompleteOptions): Promise<ChatTurnResult>;
 }
 
-/** A failed completion, with a message fit for the user and whether a retry may help. */
+/**
+ * A failed completion, with a message fit for the user and whether a retry may help. The
+ * message is built from fixed text, the HTTP status and the configured base URL only: it
+ * never contains what the provider answered (an error body may echo the API key). That text
+ * is in `detail`, for the log only (the log pipeline redacts it).
+ */
 export class LlmError extends Error {
   /** HTTP status, when there was a response. */
   readonly status?: number;
@@ -96,17 +101,26 @@ export class LlmError extends Error {
   readonly retryable: boolean;
   /** The server's `retry-after`, ms. */
   readonly retryAfterMs?: number;
+  /** The provider's own error text: for the log only, never published. */
+  readonly detail?: string;
 
   /** Creates the error. */
   constructor(
     message: string,
-    options: { status?: number; retryable: boolean; retryAfterMs?: number; cause?: unknown },
+    options: {
+      status?: number;
+      retryable: boolean;
+      retryAfterMs?: number;
+      cause?: unknown;
+      detail?: string;
+    },
   ) {
     super(message, { cause: options.cause });
     this.name = "LlmError";
     this.status = options.status;
     this.retryable = options.retryable;
     this.retryAfterMs = options.retryAfterMs;
+    this.detail = options.detail;
   }
 }
 
@@ -326,39 +340,71 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
   return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
 }
 
-/** Turns an SDK or network error into an {@linkcode LlmError} with a helpful message. */
+/**
+ * Turns an SDK or network error into an {@linkcode LlmError} with a helpful message that is
+ * safe to publish: fixed text, the HTTP status and the base URL (credentials hidden), never
+ * the provider's answer (kept in `detail` for the log).
+ */
 export function toLlmError(error: unknown, baseUrl: string): LlmError {
+  const where = redactText(baseUrl);
   if (error instanceof OpenAI.APIConnectionTimeoutError) {
-    return new LlmError(`LLM request to ${baseUrl} timed out (LLM_TIMEOUT_SEC)`, {
+    return new LlmError(`LLM request to ${where} timed out (LLM_TIMEOUT_SEC)`, {
       retryable: true,
       cause: error,
     });
   }
   if (error instanceof OpenAI.APIConnectionError) {
-    const detail = error.cause instanceof Error ? `: ${error.cause.message}` : "";
     return new LlmError(
-      `LLM endpoint unreachable at ${baseUrl}${detail}; check OPENAI_BASE_URL / LLM_BASE_URL ` +
+      `LLM endpoint unreachable at ${where}; check OPENAI_BASE_URL / LLM_BASE_URL ` +
         "and that the server is running",
-      { retryable: true, cause: error },
+      {
+        retryable: true,
+        cause: error,
+        detail: error.cause instanceof Error ? error.cause.message : error.message,
+      },
     );
   }
+  const message = error instanceof Error ? error.message : String(error);
   if (error instanceof OpenAI.APIError && typeof error.status === "number") {
     const status = error.status;
-    const reason = (error.error as { message?: string } | undefined)?.message ?? error.message;
-    const hint = status === 401 || status === 403
-      ? " (check OPENAI_API_KEY)"
-      : status === 404
-      ? " (check LLM_MODEL and OPENAI_BASE_URL)"
-      : "";
-    return new LlmError(`LLM endpoint ${baseUrl} answered HTTP ${status}: ${reason}${hint}`, {
+    const reason = (error.error as { message?: string } | undefined)?.message ?? message;
+    return new LlmError(httpErrorMessage(status, where), {
       status,
       retryable: status === 408 || status === 409 || status === 429 || status >= 500,
       retryAfterMs: retryAfterMs(error.headers),
       cause: error,
+      detail: reason,
     });
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new LlmError(`LLM request failed: ${message}`, { retryable: false, cause: error });
+  if (error instanceof OpenAI.APIError) {
+    // An error event inside a stream: the provider's text again, so only in `detail`.
+    return new LlmError(`LLM provider ${where} reported an error during the reply`, {
+      retryable: false,
+      cause: error,
+      detail: message,
+    });
+  }
+  const name = error instanceof Error ? error.name : typeof error;
+  return new LlmError(`LLM request to ${where} failed (${name})`, {
+    retryable: false,
+    cause: error,
+    detail: message,
+  });
+}
+
+/** The user-safe text of an HTTP error of the provider: status and what to check. */
+export function httpErrorMessage(status: number, where: string): string {
+  if (status === 401 || status === 403) {
+    return `LLM provider ${where} rejected the request (HTTP ${status}): check OPENAI_API_KEY`;
+  }
+  if (status === 404) {
+    return `LLM provider ${where} answered HTTP 404: check LLM_MODEL and OPENAI_BASE_URL`;
+  }
+  if (status === 429) {
+    return `LLM provider ${where} is rate-limiting requests (HTTP 429); try again later`;
+  }
+  if (status >= 500) return `LLM provider ${where} failed (HTTP ${status}); try again later`;
+  return `LLM provider ${where} rejected the request (HTTP ${status})`;
 }
 
 /** Options of {@linkcode completeWithRetry}. */

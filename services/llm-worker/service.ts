@@ -306,6 +306,7 @@ export async function startLlmWorker(
                 attempt,
                 id: request.id,
                 error: error.message,
+                detail: error.detail ?? "",
                 delayMs,
               },
             ),
@@ -353,10 +354,22 @@ export async function startLlmWorker(
         return;
       }
       counters.errors++;
+      // Published: fixed text and the HTTP status only, never what the provider said (it may
+      // echo the API key). Logged: the provider's text too, through the redacting log.
       const reason = error instanceof LlmError
         ? error.message
-        : `llm-worker internal error: ${error instanceof Error ? error.message : String(error)}`;
-      logger.error("Request {id} failed: {error}", { id: request.id, error: reason });
+        : `llm-worker internal error (${
+          error instanceof Error ? error.name : typeof error
+        }); see the llm-worker log`;
+      logger.error("Request {id} failed: {error}", {
+        id: request.id,
+        error: reason,
+        detail: error instanceof LlmError
+          ? error.detail ?? ""
+          : error instanceof Error
+          ? error.message
+          : String(error),
+      });
       try {
         if (seq > 0) await finishStream();
       } catch {

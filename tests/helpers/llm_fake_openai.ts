@@ -8,8 +8,8 @@
  *   then `data: [DONE]` (plus a usage chunk when `stream_options.include_usage`);
  * - tool calls in both modes; streamed tool calls send the name first and the arguments in
  *   fragments, as OpenAI does;
- * - a required API key (`apiKey` option): a wrong or missing bearer token gets 401 (the
- *   request is still recorded);
+ * - a required API key (`apiKey` option): a wrong or missing bearer token gets 401 whose
+ *   message echoes the token sent, as some providers do (the request is still recorded);
  * - HTTP errors with OpenAI's `{error: {message, type, code}}` body (401, 429 with
  *   `retry-after`, 500, ...);
  * - a slow first token and a delay between chunks;
@@ -278,7 +278,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       const auth = req.headers.get("authorization");
       if (auth !== `Bearer ${options.apiKey}`) {
         finish("completed");
-        return errorResponse(401, "Incorrect API key provided.", "invalid_api_key");
+        // Like some providers, echo the key that was sent (a leak the worker must not pass on).
+        const sent = auth?.replace(/^Bearer /, "") ?? "";
+        return errorResponse(401, `Incorrect API key provided: ${sent}.`, "invalid_api_key");
       }
     }
     const responder = queue.shift() ?? state.fallback;

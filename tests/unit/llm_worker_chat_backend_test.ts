@@ -89,6 +89,23 @@ Deno.test("chat backend: 401 is an LlmError naming OPENAI_API_KEY, not retryable
   assert.equal(error.status, 401);
   assert.equal(error.retryable, false);
   assert.match(error.message, /HTTP 401.*OPENAI_API_KEY/);
+  // The body echoed the key: it stays in `detail` (log only), never in the message.
+  assert.match(error.detail ?? "", /sk-wrong/);
+  assert.ok(!error.message.includes("sk-wrong"), error.message);
+});
+
+Deno.test("chat backend: no provider text in any error message, only status and fixed text", async () => {
+  await using llm = await startFakeOpenAI();
+  const backend = new OpenAIChatBackend({ baseUrl: llm.baseURL, timeoutMs: 5_000 });
+  for (const status of [400, 403, 404, 429, 500]) {
+    llm.enqueue(fake.error(status, { message: `provider says: key=hunter2-${status}` }));
+    const error = await backend.complete(turn(false)).catch((e) => e);
+    assert.ok(error instanceof LlmError);
+    assert.equal(error.status, status);
+    assert.ok(!error.message.includes("hunter2"), error.message);
+    assert.match(error.message, new RegExp(`HTTP ${status}`));
+    assert.match(error.detail ?? "", /hunter2/);
+  }
 });
 
 Deno.test("chat backend: 429 with retry-after then success is retried within the deadline", async () => {
