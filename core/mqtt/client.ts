@@ -33,6 +33,7 @@ import {
 } from "../config/mqtt_config.ts";
 import { getLogger, type Logger } from "../log/logging.ts";
 import { RateLimitedLog } from "../log/rate_limited.ts";
+import { redactForLog } from "../log/redact.ts";
 import { ExponentialBackoff } from "./backoff.ts";
 import { dedupeHash, MessageDeduplicator } from "./dedupe.ts";
 import { HandlerQueue, type OverflowPolicy } from "./handler_queue.ts";
@@ -922,6 +923,9 @@ export class MqttClient {
       this.#log.debug("Not connected; health {event} not sent", { event: status.event });
       return;
     }
+    // Health is on the bus and on the dashboard: an error text (often a provider's or a
+    // library's message) is redacted and cut like a log line.
+    if (status.err) status = { ...status, err: redactForLog(status.err) };
     if (status.event !== "shutdown") this.#lastHealth = { ...status };
     const id = newMessageId(); // known before it can echo back to our own subscription
     this.#ownHealthIds.push(id);

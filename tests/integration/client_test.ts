@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { Envelope } from "../../core/contracts/envelope.ts";
+import { registerSecret } from "../../core/log/redact.ts";
 import { brokerKind, startBroker } from "../helpers/broker.ts";
 import { collect, rawClient, sleep, testClient as client, waitFor } from "../helpers/wait.ts";
 
@@ -348,6 +349,25 @@ Deno.test("health: a degraded status the client publishes itself is not overwrit
   await watcher.publishAsync(c.healthTopic, Envelope.toJson(lost), { qos: 1, retain: true });
   await waitFor(() => seen.length === 4, "re-asserted");
   assert.equal(JSON.parse(seen[3].text).data.event, "tts_unavailable");
+});
+
+Deno.test("health: an error text is redacted and cut before it reaches the bus", async () => {
+  await using broker = await startBroker();
+  await using c = client(broker.url, { enableHealth: true, clientId: "tars-leaky" });
+  await using watcher = await rawClient(broker.url);
+  const seen = await collect(watcher, c.healthTopic);
+  await c.connect();
+  registerSecret("not-key-shaped-4242");
+  await c.publishHealth({
+    ok: false,
+    event: "stt_error",
+    err: `HTTP 401: {"error":"bad key not-key-shaped-4242"} ${"x".repeat(5_000)}`,
+  });
+  await waitFor(() => seen.length === 2, "the error health");
+  const err: string = JSON.parse(seen[1].text).data.err;
+  assert.doesNotMatch(err, /not-key-shaped-4242/);
+  assert.match(err, /^HTTP 401: .*\[truncated, \d+ chars\]$/);
+  assert.ok(err.length < 600, `cut to about 512 characters, got ${err.length}`);
 });
 
 Deno.test("a handler past handlerTimeoutMs is aborted, counted, and the next message runs", async () => {
