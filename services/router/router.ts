@@ -76,6 +76,7 @@ export const systemClock: RouterClock = {
 /** What the router did with one stt/final. */
 export type RouteDecision =
   | "ignored:retained"
+  | "ignored:duplicate"
   | "ignored:empty"
   | "dropped:no-wake"
   | "wake-phrase-only"
@@ -96,7 +97,16 @@ export interface FinalMeta {
   readonly source?: string | null;
   /** Delivered as a retained message. */
   readonly retained?: boolean;
+  /**
+   * The envelope id. A transcript whose id was seen among the last
+   * {@linkcode RECENT_FINAL_IDS} is a redelivery and is ignored, so one utterance never
+   * becomes two llm/requests (nor cancels its own).
+   */
+  readonly id?: string | null;
 }
+
+/** How many stt/final ids the router remembers to ignore a redelivered transcript. */
+export const RECENT_FINAL_IDS = 512;
 
 /** Counters of the router. */
 export interface RouterCounters {
@@ -104,6 +114,8 @@ export interface RouterCounters {
   transcripts: number;
   /** Transcripts dropped by the gate. */
   droppedNoWake: number;
+  /** Transcripts ignored because their envelope id was already handled (a redelivery). */
+  duplicateTranscripts: number;
   /** Answers by a rule (time, say, greeting, live mode). */
   rules: number;
   /** movement/test and movement/stop published. */
@@ -164,9 +176,12 @@ export class RouterCore {
   readonly #wakePattern: RegExp | null;
   readonly #history: ConversationHistory;
   readonly #requests = new Map<string, ActiveRequest>();
+  /** Envelope ids of recent transcripts, oldest first (bounded). */
+  readonly #recentFinalIds = new Set<string>();
   readonly #counters: RouterCounters = {
     transcripts: 0,
     droppedNoWake: 0,
+    duplicateTranscripts: 0,
     rules: 0,
     movements: 0,
     llmRequests: 0,
@@ -328,6 +343,16 @@ export class RouterCore {
   /** An stt/final: gate, rules, movement, else the LLM. Returns what was done. */
   onFinal(final: FinalTranscript, meta: FinalMeta = {}): RouteDecision {
     if (meta.retained) return "ignored:retained";
+    if (meta.id) {
+      if (this.#recentFinalIds.has(meta.id)) {
+        this.#counters.duplicateTranscripts++;
+        return "ignored:duplicate";
+      }
+      this.#recentFinalIds.add(meta.id);
+      if (this.#recentFinalIds.size > RECENT_FINAL_IDS) {
+        this.#recentFinalIds.delete(this.#recentFinalIds.values().next().value as string);
+      }
+    }
     const text = final.text.trim();
     if (text === "") return "ignored:empty";
     this.#counters.transcripts++;

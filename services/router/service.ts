@@ -100,6 +100,7 @@ export async function startRouterService(
         const decision = core.onFinal(final, {
           source: message.envelope?.source,
           retained: message.retained,
+          id: message.envelope?.id,
         });
         logger.debug("stt/final → {decision}", { decision });
       }, { ...queue, qos: 1 }),

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  Envelope,
   type LLMCancel,
   type LLMRequest,
   type MqttClient,
@@ -15,7 +16,7 @@ import {
 } from "../../core/mod.ts";
 import { ROUTER_RUN_OPTIONS, routerMain } from "../../services/router/main.ts";
 import { startBroker } from "../helpers/broker.ts";
-import { testClient, waitFor } from "../helpers/wait.ts";
+import { rawClient, testClient, waitFor } from "../helpers/wait.ts";
 
 interface Seen {
   says: TtsSay[];
@@ -127,6 +128,41 @@ Deno.test("router service: wake → ack, then stt/final → llm/request → stre
   // Correlation = the transcript: the request's envelope id is the transcript's message_id.
   assert.equal(seen.requests[0].correlationId, transcriptId);
 });
+
+for (
+  const [label, env] of [
+    ["the client's de-duplication (on by default)", {}],
+    ["the router's own guard (MQTT_DEDUPE_TTL=0)", { MQTT_DEDUPE_TTL: "0" }],
+  ] as const
+) {
+  Deno.test(`router service: one transcript delivered twice → one llm/request, no cancel: ${label}`, async () => {
+    await using broker = await startBroker();
+    await using u = await user(broker.url);
+    await using _router = startRouter(broker.url, { ROUTER_LIVE_MODE_DEFAULT: "true", ...env });
+    await routerReady(u.client, u.seen);
+    const { seen } = u;
+    await using raw = await rawClient(broker.url);
+    const copy = Envelope.toJson(Envelope.new({
+      eventType: topics.sttFinal.eventType!,
+      data: { text: "tell me a story", utt_id: "utt-dup", is_final: true },
+      source: "tars-stt",
+    }));
+    for (let i = 0; i < 2; i++) await raw.publishAsync(topics.sttFinal.topic, copy, { qos: 1 });
+    // The marker: transcripts are handled in order, so once it is answered both copies were.
+    await raw.publishAsync(
+      topics.sttFinal.topic,
+      Envelope.toJson(Envelope.new({
+        eventType: topics.sttFinal.eventType!,
+        data: { text: "say marker" },
+        source: "tars-stt",
+      })),
+      { qos: 1 },
+    );
+    await waitFor(() => texts(seen).includes("marker"), "marker", 10_000);
+    assert.deepEqual(seen.requests.map((r) => r.request.id), ["utt-dup"]);
+    assert.deepEqual(seen.cancels, []);
+  });
+}
 
 Deno.test("router service: with no LLM the rules answer, and 'LLM not configured' speaks the advice", async () => {
   await using broker = await startBroker();

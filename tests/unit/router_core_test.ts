@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { FinalTranscript, HealthPing, LLMCancel, TtsStatus } from "../../core/mod.ts";
 import { DEFAULT_LLM_NOT_CONFIGURED_TEXT } from "../../services/router/config.ts";
+import { RECENT_FINAL_IDS } from "../../services/router/router.ts";
 import { fakeRouter } from "../helpers/router_fake_core.ts";
 
 Deno.test("router core: the gate drops transcripts without wake, live mode or response window", () => {
@@ -325,4 +326,22 @@ Deno.test("router core: empty and retained transcripts are ignored", () => {
   const final = FinalTranscript.parse({ text: "hi" });
   assert.equal(r.core.onFinal(final, { retained: true }), "ignored:retained");
   assert.deepEqual(r.outputs, []);
+});
+
+Deno.test("router core: a redelivered transcript (same envelope id) is ignored, not re-asked", () => {
+  const r = fakeRouter({ ROUTER_LIVE_MODE_DEFAULT: "true" });
+  const final = FinalTranscript.parse({ text: "tell me a story", utt_id: "utt-1" });
+  assert.equal(r.core.onFinal(final, { id: "env-1" }), "llm");
+  assert.equal(r.core.onFinal(final, { id: "env-1" }), "ignored:duplicate");
+  assert.deepEqual(r.requests().map((q) => q.id), ["utt-1"]);
+  assert.deepEqual(r.cancels(), [], "the first request is not cancelled by its own copy");
+  assert.equal(r.core.counters.duplicateTranscripts, 1);
+  // Another utterance with the same words is a new turn.
+  assert.equal(r.core.onFinal(final, { id: "env-2" }), "llm");
+  assert.equal(r.requests().length, 2);
+  // The memory of ids is bounded: the oldest is forgotten first.
+  for (let i = 0; i < RECENT_FINAL_IDS; i++) {
+    r.core.onFinal(FinalTranscript.parse({ text: "" }), { id: `fill-${i}` });
+  }
+  assert.equal(r.core.onFinal(final, { id: "env-1" }), "llm");
 });
