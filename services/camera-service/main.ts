@@ -14,6 +14,6 @@ if (import.meta.main) {
     "camera-service",
     ({ client, logger, env }) =>
       startCameraService({ client, logger }, { config: readCameraConfig(env) }),
-    { mqtt: { clientId: "tars-camera" } },
+    { mqtt: { clientId: "tars-camera", enableHeartbeat: true } },
   );
 }

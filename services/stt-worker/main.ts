@@ -131,5 +131,5 @@ if (import.meta.main) {
       }
       throw error;
     }
-  }, { mqtt: { clientId: "tars-stt" } });
+  }, { mqtt: { clientId: "tars-stt", enableHeartbeat: true } });
 }
