@@ -379,12 +379,14 @@ export const topics = {
     topic: "system/health/{client_id}",
     eventType: "health.status",
     schema: HealthPing,
+    acceptsRaw: true,
     qos: 1,
     retain: true,
     publishers: ["*"],
     subscribers: ["router", "wake-activation", "ui-web"],
     description: "Retained liveness of each MQTT client; also its last will " +
-      "(ok false, event lost).",
+      "(ok false, event lost). Raw JSON accepted (the ESP32's `{ok,event,timestamp}`), and " +
+      "extra keys are kept (py-tars' wake-activation adds `version`, `ts`).",
   }),
   systemKeepalive: defineTopic({
     name: "systemKeepalive",

@@ -930,7 +930,7 @@ export class MqttClient {
     const id = newMessageId(); // known before it can echo back to our own subscription
     this.#ownHealthIds.push(id);
     if (this.#ownHealthIds.length > 8) this.#ownHealthIds.shift();
-    await this.publishEvent(topics.systemHealth, status, {
+    await this.publishEvent(topics.systemHealth, { ...status }, {
       params: { client_id: this.config.clientId },
       correlationId: id,
     });

@@ -107,7 +107,7 @@ Deno.test("QoS, retain and raw acceptance of the key rows", () => {
   const row = (qos: number, retain: boolean, acceptsRaw: boolean) => ({ qos, retain, acceptsRaw });
   const pick = (s: { qos: number; retain: boolean; acceptsRaw: boolean }) =>
     row(s.qos, s.retain, s.acceptsRaw);
-  assert.deepEqual(pick(topics.systemHealth), row(1, true, false));
+  assert.deepEqual(pick(topics.systemHealth), row(1, true, true));
   assert.deepEqual(pick(topics.systemKeepalive), row(1, false, false)); // docs/decisions.md
   assert.deepEqual(pick(topics.systemCharacterCurrent), row(1, true, false));
   assert.deepEqual(pick(topics.llmStream), row(1, false, false));

@@ -9,8 +9,10 @@ import { epochSecondsField, messageIdField } from "./common.ts";
 /**
  * HealthPing: a service's liveness (`system/health/{client_id}`, event `health.status`).
  * py-tars publishes it with `exclude_none`, so `event`/`err` are absent rather than `null`.
+ * Extra keys are kept, not refused: py-tars' wake-activation adds `version` and `ts` (as its
+ * own `wake.health` envelope), and the ESP32 firmware publishes the bare payload.
  */
-export const HealthPing = z.strictObject({
+export const HealthPing = z.looseObject({
   message_id: messageIdField(),
   ok: z.boolean().meta({ description: "Whether the service is healthy." }),
   event: z.string().nullish().meta({
