@@ -48,6 +48,21 @@ export interface MakePasswordsOptions {
   force?: boolean;
 }
 
+/**
+ * The options of `--compose`: the password file and env files in {@linkcode COMPOSE_SECRETS_DIR}
+ * under `root` (the repository), the broker as compose's services reach it, and a password file
+ * the container's `mosquitto` user can read. `ops/compose.yml` mounts and loads exactly these.
+ */
+export function composeSetup(root: string): MakePasswordsOptions {
+  const secrets = join(root, COMPOSE_SECRETS_DIR);
+  return {
+    passwd: join(secrets, "tars.passwd"),
+    envDir: secrets,
+    broker: "mosquitto:1883",
+    passwdMode: 0o644,
+  };
+}
+
 /** A random password: 18 bytes, base64url (URL-safe, no escaping needed in `MQTT_URL`). */
 export function randomPassword(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(18));
@@ -151,20 +166,19 @@ if (import.meta.main) {
     `   or: make_passwords.ts --compose [--force]   (${COMPOSE_SECRETS_DIR}/, broker mosquitto:1883)`;
   try {
     const flags = parseFlags(Deno.args);
-    const compose = flags.has("compose");
     const root = new URL("../../", import.meta.url).pathname;
-    const secrets = join(root, COMPOSE_SECRETS_DIR);
-    const passwd = flags.get("passwd") ?? (compose ? join(secrets, "tars.passwd") : undefined);
-    const envDir = flags.get("env-dir") ?? (compose ? secrets : undefined);
+    const preset: Partial<MakePasswordsOptions> = flags.has("compose") ? composeSetup(root) : {};
+    const passwd = flags.get("passwd") ?? preset.passwd;
+    const envDir = flags.get("env-dir") ?? preset.envDir;
     const scheme = flags.get("scheme") ?? "mqtt";
     if (!passwd || !envDir || (scheme !== "mqtt" && scheme !== "mqtts")) throw new Error(usage);
     const files = await makePasswords({
       passwd,
       envDir,
-      broker: flags.get("broker") ?? (compose ? "mosquitto:1883" : undefined),
+      broker: flags.get("broker") ?? preset.broker,
       scheme,
       caFile: flags.get("ca-file"),
-      passwdMode: compose ? 0o644 : 0o600,
+      passwdMode: preset.passwdMode,
       force: flags.has("force"),
     });
     console.log(`wrote ${passwd} (${files.size} users) and ${files.size} env files in ${envDir}`);
