@@ -176,3 +176,13 @@ for (const name of CONFIGS) {
     }
   });
 }
+
+Deno.test("mosquitto.conf: without its password file Mosquitto does not start (fails closed)", async () => {
+  await assert.rejects(
+    startShippedMosquitto("mosquitto.conf", {
+      edit: (config, dir) =>
+        config.replace(/^password_file .*$/m, `password_file ${dir}/missing.passwd`),
+    }),
+    /rejected the config[\s\S]*Unable to open pwfile/,
+  );
+});
