@@ -121,6 +121,15 @@ export interface MqttClientConfig {
    * default true.
    */
   readonly cleanSession: boolean;
+  /**
+   * PEM file of the CA that signed the broker's certificate (`mqtts://`, `wss://`), for a
+   * broker with a private CA; unset = the system's trusted CAs. Env `MQTT_CA_FILE`.
+   */
+  readonly caFile?: string;
+  /** PEM client certificate, for a broker with `require_certificate true`. Env `MQTT_CERT_FILE`. */
+  readonly certFile?: string;
+  /** PEM private key of {@linkcode MqttClientConfig.certFile}. Env `MQTT_KEY_FILE`. */
+  readonly keyFile?: string;
 }
 
 /** Input of {@linkcode MqttClientConfig.parse}: `clientId` is required, the rest optional. */
@@ -142,6 +151,9 @@ export const MqttClientConfigSchema = z.strictObject({
   reconnectMinDelay: z.number().min(0.1).default(0.5),
   reconnectMaxDelay: z.number().min(0.5).default(5),
   cleanSession: z.boolean().default(true),
+  caFile: z.string().min(1).optional(),
+  certFile: z.string().min(1).optional(),
+  keyFile: z.string().min(1).optional(),
 });
 
 /** Maps config fields to their env variable names (for error messages). */
@@ -158,6 +170,9 @@ export const MQTT_ENV_NAMES: Readonly<Record<keyof MqttClientConfig, string>> = 
   reconnectMinDelay: "MQTT_RECONNECT_MIN_DELAY",
   reconnectMaxDelay: "MQTT_RECONNECT_MAX_DELAY",
   cleanSession: "MQTT_CLEAN_SESSION",
+  caFile: "MQTT_CA_FILE",
+  certFile: "MQTT_CERT_FILE",
+  keyFile: "MQTT_KEY_FILE",
 };
 
 /** Rules that involve two fields or the URL; returns one issue per broken rule. */
@@ -187,13 +202,116 @@ function crossFieldIssues(config: MqttClientConfig): ConfigIssue[] {
         "(deduplication needs a cache size limit)",
     });
   }
+  issues.push(...tlsIssues(config));
   return issues;
+}
+
+/** The TLS file settings must come together and need a TLS URL. */
+function tlsIssues(config: MqttClientConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (Boolean(config.certFile) !== Boolean(config.keyFile)) {
+    const [set, unset] = config.certFile
+      ? ["MQTT_CERT_FILE", "MQTT_KEY_FILE"]
+      : ["MQTT_KEY_FILE", "MQTT_CERT_FILE"];
+    issues.push({
+      variable: unset,
+      value: "",
+      expected: `a PEM file: ${set} is set, and a client certificate needs both ` +
+        "MQTT_CERT_FILE and MQTT_KEY_FILE",
+    });
+  }
+  const tlsFile = (["caFile", "certFile", "keyFile"] as const).find((k) => config[k]);
+  let scheme: string | undefined;
+  try {
+    scheme = parseMqttUrl(config.url).scheme;
+  } catch {
+    scheme = undefined; // reported as a bad MQTT_URL already
+  }
+  if (tlsFile && (scheme === "mqtt" || scheme === "ws")) {
+    issues.push({
+      variable: "MQTT_URL",
+      value: redactUrl(config.url),
+      expected: `an mqtts:// or wss:// URL: ${MQTT_ENV_NAMES[tlsFile]} is set, but ` +
+        `${scheme}:// would connect without TLS`,
+    });
+  }
+  return issues;
+}
+
+/** The contents of the TLS files of a config, ready for the connection. */
+export interface MqttTlsFiles {
+  /** The CA certificate(s) to trust instead of the system's (`MQTT_CA_FILE`). */
+  readonly ca?: string;
+  /** The client certificate (`MQTT_CERT_FILE`). */
+  readonly cert?: string;
+  /** The client's private key (`MQTT_KEY_FILE`). Never logged. */
+  readonly key?: string;
+}
+
+const PEM_LABEL: Record<"caFile" | "certFile" | "keyFile", RegExp> = {
+  caFile: /-----BEGIN CERTIFICATE-----/,
+  certFile: /-----BEGIN CERTIFICATE-----/,
+  keyFile: /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+};
+
+const PEM_WHAT: Record<"caFile" | "certFile" | "keyFile", string> = {
+  caFile: "the PEM certificate of the CA that signed the broker's certificate",
+  certFile: "this service's PEM client certificate",
+  keyFile: "the PEM private key of MQTT_CERT_FILE",
+};
+
+/**
+ * Reads the files `MQTT_CA_FILE`, `MQTT_CERT_FILE` and `MQTT_KEY_FILE` name (synchronously,
+ * once, when the client is created). Throws one {@linkcode ConfigError} naming every file that
+ * cannot be read or is not PEM, with the reason ("Cannot read MQTT_CA_FILE ...: ...").
+ */
+export function readMqttTlsFiles(config: MqttClientConfig): MqttTlsFiles {
+  const files: { ca?: string; cert?: string; key?: string } = {};
+  const issues: ConfigIssue[] = [];
+  const fields = { caFile: "ca", certFile: "cert", keyFile: "key" } as const;
+  for (const [field, option] of Object.entries(fields) as [keyof typeof fields, string][]) {
+    const path = config[field];
+    if (!path) continue;
+    const variable = MQTT_ENV_NAMES[field];
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      issues.push({
+        variable,
+        value: path,
+        expected: `a readable file. Cannot read ${variable} ${path}: ${why}. Set ${variable} ` +
+          `to ${PEM_WHAT[field]} (readable by the service's user; Deno needs --allow-read)`,
+      });
+      continue;
+    }
+    if (!PEM_LABEL[field].test(text)) {
+      issues.push({
+        variable,
+        value: path,
+        expected: `${PEM_WHAT[field]}; ${path} has no PEM block ` +
+          `(${PEM_LABEL[field].source.replaceAll("[A-Z ]*", "")})`,
+      });
+      continue;
+    }
+    files[option as "ca" | "cert" | "key"] = text;
+  }
+  if (issues.length > 0) throw new ConfigError(issues, "MQTT client configuration");
+  return files;
 }
 
 /** Options of {@linkcode MqttClientConfig.fromEnv}. */
 export interface MqttConfigFromEnvOptions {
   /** Values used when a variable is unset (e.g. a service's default client id). */
   defaults?: Partial<MqttClientConfig>;
+}
+
+function optionalEntry<K extends string>(
+  key: K,
+  value: string | undefined,
+): Partial<Record<K, string>> {
+  return value ? { [key]: value } as Record<K, string> : {};
 }
 
 /** Builds and validates client configs. */
@@ -226,7 +344,8 @@ export const MqttClientConfig = {
    * Reads `MQTT_URL`, `MQTT_CLIENT_ID`, `MQTT_SOURCE_NAME`, `MQTT_KEEPALIVE`,
    * `MQTT_ENABLE_HEALTH`, `MQTT_ENABLE_HEARTBEAT`, `MQTT_HEARTBEAT_INTERVAL`,
    * `MQTT_DEDUPE_TTL`, `MQTT_DEDUPE_MAX_ENTRIES`, `MQTT_RECONNECT_MIN_DELAY`,
-   * `MQTT_RECONNECT_MAX_DELAY` and `MQTT_CLEAN_SESSION`. Every bad value is reported in one
+   * `MQTT_RECONNECT_MAX_DELAY`, `MQTT_CLEAN_SESSION`, `MQTT_CA_FILE`, `MQTT_CERT_FILE` and
+   * `MQTT_KEY_FILE` (paths only: the files are read by {@linkcode readMqttTlsFiles}). Every bad value is reported in one
    * {@linkcode ConfigError}; the password of `MQTT_URL` never appears in it.
    *
    * @example
@@ -255,6 +374,9 @@ export const MqttClientConfig = {
         MQTT_RECONNECT_MIN_DELAY: envVar.float(d.reconnectMinDelay ?? 0.5, { min: 0.1 }),
         MQTT_RECONNECT_MAX_DELAY: envVar.float(d.reconnectMaxDelay ?? 5, { min: 0.5 }),
         MQTT_CLEAN_SESSION: envVar.bool(d.cleanSession ?? true),
+        MQTT_CA_FILE: envVar.optionalString(),
+        MQTT_CERT_FILE: envVar.optionalString(),
+        MQTT_KEY_FILE: envVar.optionalString(),
       },
       env,
       {
@@ -275,6 +397,9 @@ export const MqttClientConfig = {
       reconnectMinDelay: values.MQTT_RECONNECT_MIN_DELAY,
       reconnectMaxDelay: values.MQTT_RECONNECT_MAX_DELAY,
       cleanSession: values.MQTT_CLEAN_SESSION,
+      ...optionalEntry("caFile", values.MQTT_CA_FILE ?? d.caFile),
+      ...optionalEntry("certFile", values.MQTT_CERT_FILE ?? d.certFile),
+      ...optionalEntry("keyFile", values.MQTT_KEY_FILE ?? d.keyFile),
     };
     const issues = [...envIssues, ...crossFieldIssues(config)];
     if (!config.clientId) {

@@ -28,7 +28,9 @@ import {
   MqttClientConfig,
   type MqttClientConfigInput,
   type MqttConfigFromEnvOptions,
+  type MqttTlsFiles,
   parseMqttUrl,
+  readMqttTlsFiles,
   redactUrl,
 } from "../config/mqtt_config.ts";
 import { getLogger, type Logger } from "../log/logging.ts";
@@ -217,6 +219,26 @@ interface PendingRequest {
 }
 
 const AUTH_ERROR_CODES = new Set([2, 4, 5]);
+
+/**
+ * What to do about a TLS handshake failure (a certificate the client or the broker did not
+ * accept), or `undefined` for any other error. Like a refused login, retrying cannot fix it.
+ */
+function tlsErrorHint(error: Error & { code?: number | string }): string | undefined {
+  const code = typeof error.code === "string" ? error.code : "";
+  if (/CERTIFICATE_REQUIRED/.test(code)) {
+    return "The broker requires a client certificate: set MQTT_CERT_FILE and MQTT_KEY_FILE.";
+  }
+  if (/ALTNAME|HOSTNAME/.test(code)) {
+    return "The broker's certificate does not name the host of MQTT_URL: connect to a name " +
+      "it lists (subjectAltName) or reissue it.";
+  }
+  if (/CERT|UNABLE_TO_(GET|VERIFY)|ERR_SSL_|ERR_TLS_/.test(code)) {
+    return "Set MQTT_CA_FILE to the PEM certificate of the CA that signed the broker's " +
+      "certificate (and check MQTT_CERT_FILE / MQTT_KEY_FILE if the broker asks for one).";
+  }
+  return undefined;
+}
 const MAX_SUBSCRIPTION_QOS: QoS = 2;
 /** Topics whose matching registrations / validity are remembered at most (then forgotten). */
 const TOPIC_CACHE_MAX = 1024;
@@ -350,6 +372,8 @@ export class MqttClient {
   /** The validated configuration. */
   readonly config: MqttClientConfig;
   readonly #options: MqttClientOptions;
+  /** The contents of MQTT_CA_FILE / MQTT_CERT_FILE / MQTT_KEY_FILE, read once. */
+  readonly #tls: MqttTlsFiles;
   readonly #log: Logger;
   readonly #warnings = new RateLimitedLog(10_000);
   readonly #backoff: ExponentialBackoff;
@@ -380,7 +404,8 @@ export class MqttClient {
   readonly #ownHealthIds: string[] = [];
 
   /**
-   * Creates a client (not connected). Throws a `ConfigError` for invalid options.
+   * Creates a client (not connected). Throws a `ConfigError` for invalid options, and for a
+   * TLS file (`caFile`, `certFile`, `keyFile`) that cannot be read.
    */
   constructor(options: MqttClientOptions) {
     const {
@@ -393,6 +418,7 @@ export class MqttClient {
       ...config
     } = options;
     this.config = MqttClientConfig.parse(config);
+    this.#tls = readMqttTlsFiles(this.config);
     this.#options = options;
     this.#log = logger ?? getLogger("mqtt");
     if (initialHealth) this.#lastHealth = { ...initialHealth };
@@ -553,6 +579,10 @@ export class MqttClient {
       resubscribe: false,
       queueQoSZero: true,
       manualConnect: true,
+      // TLS (mqtts://, wss://): the private CA and client certificate, if configured; the
+      // broker's certificate is always verified.
+      ...this.#tls,
+      rejectUnauthorized: true,
       log: MQTTJS_DEBUG ? undefined : ignoreMqttJsLog,
       will: this.config.enableHealth
         ? { topic: this.healthTopic, payload: willPayload, qos: 1, retain: true }
@@ -677,10 +707,14 @@ export class MqttClient {
 
   #onError(error: Error & { code?: number | string }): void {
     this.#lastError = error;
-    if (typeof error.code === "number" && AUTH_ERROR_CODES.has(error.code)) {
-      const message = `The broker ${redactUrl(this.config.url)} refused the connection: ` +
-        `${error.message}. Check the user name, password and client id in MQTT_URL / ` +
-        "MQTT_CLIENT_ID.";
+    const tlsHint = tlsErrorHint(error);
+    if ((typeof error.code === "number" && AUTH_ERROR_CODES.has(error.code)) || tlsHint) {
+      const message = tlsHint
+        ? `Cannot connect to ${redactUrl(this.config.url)}: TLS failed (${error.message}). ` +
+          tlsHint
+        : `The broker ${redactUrl(this.config.url)} refused the connection: ` +
+          `${error.message}. Check the user name, password and client id in MQTT_URL / ` +
+          "MQTT_CLIENT_ID.";
       if (!this.#everConnected) {
         // Retrying cannot help: close first, then fail connect() with the reason.
         const failure = new Error(message);

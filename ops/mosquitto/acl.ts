@@ -11,8 +11,11 @@
  * - `{client_id}` in a topic the program publishes becomes its default client id from
  *   `ops/services.ts` (`system/health/tars-router`): a service may only speak for itself. A
  *   service started with another `MQTT_CLIENT_ID` must get its ACL lines changed to match.
- * - Any other `{param}` becomes `+` (e.g. `audio/pcm/+`), as does every parameter of a topic
- *   the program subscribes to.
+ * - Any other `{param}` of a topic the program publishes becomes the value it writes there,
+ *   from {@linkcode WRITER_PARAMS} (`audio/pcm/ui-web` for ui-web, `audio/pcm/stt` for
+ *   stt-worker): a writer may only speak as its own `{source}`. A row with a parameter a
+ *   writer has no value for stops the generation (add the value, or the ACL would allow `+`).
+ * - Every parameter of a topic the program subscribes to becomes `+` (`audio/pcm/+`).
  * - A publisher of `*` is every service (not `esp32`, which has no health).
  * - The user `tars-monitor` may read everything (for `mosquitto_sub` while debugging) and
  *   publish nothing.
@@ -34,6 +37,18 @@ export const ACL_USERS: readonly string[] = [...serviceNames, "esp32", MONITOR_U
 /** Where `deno task docs` writes the ACL, relative to this module. */
 export const ACL_FILE = new URL("./tars.acl", import.meta.url);
 
+/**
+ * The value each writer puts in a topic parameter other than `{client_id}`, i.e. the only
+ * value the ACL lets it publish with. These are the services' defaults
+ * (`tests/integration/mosquitto_acl_test.ts` checks them): stt-worker publishes the
+ * microphone on `audio/pcm/<AUDIO_SOURCE_NAME>` (default `stt`), ui-web the browser's on
+ * `audio/pcm/ui-web`. A service configured otherwise needs its ACL line changed to match.
+ */
+export const WRITER_PARAMS: Readonly<Partial<Record<AclUser, Readonly<Record<string, string>>>>> = {
+  "stt-worker": { source: "stt" },
+  "ui-web": { source: "ui-web" },
+};
+
 /** One permission line: `read`, `write` or `readwrite` on a concrete topic filter. */
 export interface AclRule {
   /** Mosquitto access: `read` = subscribe/receive, `write` = publish. */
@@ -48,8 +63,16 @@ function involves(list: readonly string[], user: AclUser): boolean {
 
 function filterFor(spec: TopicSpec, user: AclUser, forWrite: boolean): string {
   return spec.topic.replace(/\{([a-z_]+)\}/g, (_m, name: string) => {
-    if (forWrite && name === "client_id" && user !== "esp32") return serviceTable[user].clientId;
-    return "+";
+    if (!forWrite) return "+";
+    if (name === "client_id" && user !== "esp32") return serviceTable[user].clientId;
+    const value = WRITER_PARAMS[user]?.[name];
+    if (value === undefined) {
+      throw new Error(
+        `Cannot generate the ACL: ${user} publishes ${spec.topic} but WRITER_PARAMS in ` +
+          `ops/mosquitto/acl.ts has no {${name}} for it. Add the value it publishes with.`,
+      );
+    }
+    return value;
   });
 }
 
@@ -80,7 +103,8 @@ export function renderAcl(): string {
     "# Each user may publish (write) and subscribe (read) only what the table says. Install as",
     "# /etc/mosquitto/tars.acl with `acl_file` in mosquitto.conf; passwords come from",
     "# ops/mosquitto/make_passwords.ts. Health topics are pinned to each service's default",
-    "# client id (ops/services.ts).",
+    "# client id (ops/services.ts), audio/pcm/{source} to the writer's own source",
+    "# (WRITER_PARAMS in ops/mosquitto/acl.ts).",
     "",
   ];
   for (const user of [...serviceNames, "esp32"] as const) {

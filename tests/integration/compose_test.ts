@@ -1,14 +1,19 @@
 /**
  * ops/compose.yml: every service is there, runs its entrypoint with exactly the permissions of
- * ops/services.ts (the same as `deno task dev` and the compiled binaries), and every variable
- * it sets is one a service reads (documented in docs/configuration.md). The Mosquitto config it
- * mounts starts on the installed Mosquitto.
+ * ops/services.ts (the same as `deno task dev` and the compiled binaries), logs in with the env
+ * file the setup command (`make_passwords.ts --compose`) writes for it, and every variable it
+ * sets is one a service reads (documented in docs/configuration.md). The Mosquitto config it
+ * mounts starts on the installed Mosquitto with the files compose mounts beside it (what that
+ * config refuses is proven in mosquitto_security_test.ts).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse } from "yaml";
+import mqtt from "mqtt";
 import { existingServices, serviceNames, serviceTable } from "../../ops/services.ts";
-import { brokerKind, freePort } from "../helpers/broker.ts";
+import { composeSetup, makePasswords } from "../../ops/mosquitto/make_passwords.ts";
+import { brokerKind } from "../helpers/broker.ts";
+import { startShippedMosquitto } from "../helpers/shipped_mosquitto.ts";
 
 const OPS = new URL("../../ops/", import.meta.url);
 const ROOT = new URL("../../", import.meta.url);
@@ -16,9 +21,14 @@ const ROOT = new URL("../../", import.meta.url);
 interface ComposeService {
   command?: string[];
   environment?: Record<string, string>;
+  env_file?: Array<string | { path: string; required?: boolean }>;
   volumes?: string[];
   devices?: string[];
 }
+
+const SETUP = composeSetup(ROOT.pathname);
+/** A path of the setup's output as compose.yml names it (relative to ops/). */
+const fromOps = (path: string) => "./" + path.slice(OPS.pathname.length);
 
 function compose(): { services: Record<string, ComposeService> } {
   return parse(Deno.readTextFileSync(new URL("compose.yml", OPS)), { merge: true });
@@ -34,7 +44,30 @@ Deno.test("compose: every service runs its entrypoint with its ops/services.ts p
   for (const name of serviceNames) {
     const spec = serviceTable[name];
     assert.deepEqual(services[name].command, ["run", ...spec.permissions, spec.entry], name);
-    assert.equal(services[name].environment?.MQTT_URL, "mqtt://mosquitto:1883", name);
+  }
+});
+
+Deno.test("compose: each service logs in with the env file the setup command writes for it", async () => {
+  const { services } = compose();
+  const dir = await Deno.makeTempDir({ prefix: "tars-compose-setup-" });
+  try {
+    // The setup's own output, written to a temp dir: each service's file holds its login.
+    const files = await makePasswords({ ...SETUP, passwd: join(dir, "p"), envDir: dir });
+    for (const name of serviceNames) {
+      const service = services[name];
+      // Not from `environment:` (which would override the env file) but from the env file,
+      // listed last so that ../.env cannot override it either.
+      assert.equal(service.environment?.MQTT_URL, undefined, `${name} sets MQTT_URL itself`);
+      const envFile = join(SETUP.envDir, `${name}.mqtt.env`);
+      assert.equal(service.env_file?.at(-1), fromOps(envFile), name);
+      const text = Deno.readTextFileSync(files.get(name)!);
+      assert.match(text, new RegExp(`^MQTT_URL=mqtt://${name}:[^@]+@mosquitto:1883$`, "m"));
+    }
+    const volumes = services.mosquitto.volumes ?? [];
+    assert.ok(volumes.includes(`${fromOps(SETUP.passwd)}:/mosquitto/config/tars.passwd:ro`));
+    assert.ok(volumes.includes("./mosquitto/tars.acl:/mosquitto/config/tars.acl:ro"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -54,49 +87,22 @@ Deno.test("compose: the Mosquitto config and every mounted file exist", () => {
     for (const volume of service.volumes ?? []) {
       const source = volume.split(":")[0];
       if (!source.startsWith(".")) continue; // a named volume
+      if (source === fromOps(SETUP.passwd)) continue; // made by the setup command
       assert.ok(Deno.statSync(new URL(source, OPS)).isFile, `${name}: ${source} is missing`);
     }
   }
 });
 
 Deno.test({
-  name: "compose: mosquitto.compose.conf starts on the installed Mosquitto",
+  name: "compose: mosquitto.compose.conf starts on the installed Mosquitto; services log in",
   ignore: brokerKind() !== "mosquitto",
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "tars-compose-conf-" });
-    try {
-      await Deno.chmod(dir, 0o777); // mosquitto started as root drops to its own user
-      const port = freePort();
-      const conf = Deno.readTextFileSync(new URL("mosquitto/mosquitto.compose.conf", OPS))
-        .replace(/^listener 1883$/m, `listener ${port} 127.0.0.1`)
-        .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`);
-      assert.ok(conf.includes(`listener ${port} 127.0.0.1`), "the listener line changed");
-      const path = join(dir, "mosquitto.conf");
-      await Deno.writeTextFile(path, conf);
-      await Deno.chmod(path, 0o644);
-      const child = new Deno.Command("mosquitto", {
-        args: ["-c", path],
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      try {
-        let conn: Deno.Conn | null = null;
-        const deadline = Date.now() + 10_000;
-        while (!conn) {
-          try {
-            conn = await Deno.connect({ hostname: "127.0.0.1", port });
-          } catch {
-            if (Date.now() > deadline) throw new Error("mosquitto did not start");
-            await new Promise((r) => setTimeout(r, 50));
-          }
-        }
-        conn.close();
-      } finally {
-        child.kill("SIGTERM");
-        await child.output();
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    await using broker = await startShippedMosquitto("mosquitto.compose.conf");
+    const router = await mqtt.connectAsync(broker.url, {
+      reconnectPeriod: 0,
+      clientId: serviceTable.router.clientId,
+      ...broker.login("router"),
+    });
+    await router.endAsync();
   },
 });

@@ -13,9 +13,12 @@ import {
   type AclUser,
   MONITOR_USER,
   renderAcl,
+  WRITER_PARAMS,
 } from "../../ops/mosquitto/acl.ts";
 import { makePasswords } from "../../ops/mosquitto/make_passwords.ts";
 import { serviceNames, serviceTable } from "../../ops/services.ts";
+import { STT_ENV } from "../../services/stt-worker/config.ts";
+import { UI_SOURCE } from "../../services/ui-web/bridge.ts";
 import { brokerKind, startBroker } from "../helpers/broker.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -38,11 +41,31 @@ Deno.test("ACL: health is pinned to the service's own client id; the monitor onl
   assert.match(renderAcl(), new RegExp(`user ${MONITOR_USER}\ntopic read #\n$`));
 });
 
-/** A concrete topic of a row: `{client_id}` = `clientId`, other parameters `x`. */
-function concrete(template: string, clientId: string): string {
+Deno.test("ACL: audio/pcm/{source} is pinned to each writer's own source (its default)", () => {
+  const writes = (user: AclUser) =>
+    aclRules(user).filter((r) => r.access !== "read").map((r) => r.topic);
+  assert.ok(writes("ui-web").includes("audio/pcm/ui-web"));
+  assert.ok(writes("stt-worker").includes("audio/pcm/stt"));
+  for (const user of USERS) {
+    assert.ok(!writes(user).some((t) => t.includes("+") || t.includes("#")), `${user} writes +`);
+  }
+  // The pinned values are what the services publish with by default.
+  assert.equal(WRITER_PARAMS["ui-web"]?.source, UI_SOURCE);
+  assert.equal(WRITER_PARAMS["stt-worker"]?.source, STT_ENV.AUDIO_SOURCE_NAME.parse(undefined));
+});
+
+/**
+ * A concrete topic of a row: `{client_id}` = `clientId`, other parameters from `params`
+ * (default `x`).
+ */
+function concrete(
+  template: string,
+  clientId: string,
+  params: Readonly<Record<string, string>> = {},
+): string {
   return template.replace(
     /\{([a-z_]+)\}/g,
-    (_m, p: string) => (p === "client_id" ? clientId : "x"),
+    (_m, p: string) => (p === "client_id" ? clientId : params[p] ?? "x"),
   );
 }
 
@@ -114,8 +137,13 @@ Deno.test({
           const clientId = user === "esp32" ? "esp32-test" : serviceTable[user].clientId;
           const client = await connect(urlOf(user), clientId);
           try {
-            // --- write: every row, as this client would fill it
-            const writes = topicList.map((spec) => concrete(spec.topic, clientId));
+            // --- write: every row, as this client would fill it and with another {source}
+            const writes = [
+              ...new Set(topicList.flatMap((spec) => [
+                concrete(spec.topic, clientId, WRITER_PARAMS[user]),
+                concrete(spec.topic, clientId),
+              ])),
+            ];
             const mayWrite = writes.filter((t) => allowed(user, t, "write"));
             const mayNot = writes.filter((t) => !allowed(user, t, "write"));
             assert.ok(mayWrite.length > 0, `${user} publishes nothing?`);
