@@ -40,7 +40,8 @@ export const ROUTER_ENV = {
   ROUTER_STREAM_BOUNDARY_CHARS: envVar.string(".!?;:"),
   ROUTER_STREAM_BOUNDARY_ONLY: envVar.bool(true),
   ROUTER_STREAM_HARD_MAX_CHARS: envVar.int(2000, { min: 10, max: 1_000_000 }),
-  ROUTER_WAKE_PHRASES: envVar.list(["hey tars"], /\|/),
+  // py-tars' own "hey tars" model and the bundled openWakeWord model ("hey jarvis").
+  ROUTER_WAKE_PHRASES: envVar.list(["hey tars", "hey jarvis"], /\|/),
   ROUTER_WAKE_WINDOW_SEC: envVar.float(8, { min: 0, max: 3600 }),
   ROUTER_RESPONSE_WINDOW_SEC: envVar.float(10, { min: 0, max: 3600 }),
   ROUTER_WAKE_ACK_ENABLED: envVar.bool(true),

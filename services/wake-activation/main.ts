@@ -8,13 +8,13 @@
  */
 import { ConfigError, runService, topics } from "../../core/mod.ts";
 import { readWakeConfig, type WakeConfig } from "./config.ts";
-import { bundledKeywordModel } from "./models.ts";
+import { bundledKeywordModel, DEFAULT_KEYWORD } from "./models.ts";
 import { OpenWakeWordScorer } from "./openwakeword.ts";
 import { startWakeActivation } from "./service.ts";
 
 /** Loads an openWakeWord scorer for `config`; a bad model is a `ConfigError` (exit 78). */
 export async function loadScorer(config: WakeConfig): Promise<OpenWakeWordScorer> {
-  const modelPath = config.modelPath ?? bundledKeywordModel("hey_jarvis");
+  const modelPath = config.modelPath ?? bundledKeywordModel(DEFAULT_KEYWORD);
   try {
     return await OpenWakeWordScorer.load({
       modelPath,

@@ -26,6 +26,12 @@ export const BUNDLED_KEYWORD_MODELS = {
 export type BundledKeyword = keyof typeof BUNDLED_KEYWORD_MODELS;
 
 /**
+ * The keyword model used when `WAKE_MODEL_PATH` is unset. The router's default wake phrases
+ * include its phrase ("hey jarvis") besides py-tars' "hey tars", so the two agree.
+ */
+export const DEFAULT_KEYWORD: BundledKeyword = "hey_jarvis";
+
+/**
  * The absolute path of the bundled `models/` folder. Resolves the package entry with
  * `import.meta.resolve` (the package's `main` is `src/index.js`, the models sit beside `src`).
  *

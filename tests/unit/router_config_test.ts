@@ -2,13 +2,15 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../../core/mod.ts";
 import { DEFAULT_LLM_NOT_CONFIGURED_TEXT, readRouterConfig } from "../../services/router/config.ts";
+import { DEFAULT_KEYWORD } from "../../services/wake-activation/models.ts";
 
 Deno.test("router config: defaults follow py-tars", () => {
   const config = readRouterConfig({});
   assert.equal(config.healthTopicTts, "system/health/tars-tts");
   assert.equal(config.healthTopicStt, "system/health/tars-stt");
   assert.equal(config.onlineAnnounceText, "System online.");
-  assert.deepEqual(config.wakePhrases, ["hey tars"]);
+  // py-tars' phrase, and the phrase of the model wake-activation loads by default.
+  assert.deepEqual(config.wakePhrases, ["hey tars", DEFAULT_KEYWORD.replaceAll("_", " ")]);
   assert.equal(config.wakeWindowMs, 8_000);
   assert.equal(config.responseWindowMs, 10_000);
   assert.deepEqual(config.wakeAcks, ["Hmm?", "Huh?", "Yes?"]);

@@ -9,6 +9,7 @@ import {
   bundledModelPath,
 } from "../../services/wake-activation/models.ts";
 import { FRAME_SAMPLES, OpenWakeWordScorer } from "../../services/wake-activation/openwakeword.ts";
+import { node, onnx, valueInfo } from "../helpers/onnx_graph.ts";
 import { roomNoise } from "../helpers/speech_audio.ts";
 import { concatPcm, makeWakeClips, samplesOf, type WakeClips } from "../helpers/wake_audio.ts";
 import { wakeScorerSuite } from "../helpers/wake_scorer_suite.ts";
@@ -109,5 +110,64 @@ Deno.test("openWakeWord: the quiet skip scores speech exactly like the full pipe
   } finally {
     await full.close();
     await skipping.close();
+  }
+});
+
+/**
+ * A model shaped like py-tars' own `models/openwakeword/hey_tars.onnx` (input `[1, 16, 96]`,
+ * one score out). Its weights cannot ship (py-tars has no licence), so this stand-in has the
+ * same interface: the mean embedding value through a sigmoid.
+ */
+function heyTarsShapedModel(): Uint8Array {
+  const FLOAT = onnx.TensorProto.DataType.FLOAT;
+  const graph = onnx.GraphProto.create({
+    name: "hey_tars_standin",
+    node: [
+      node("ReduceMean", ["x"], ["mean"], [
+        { name: "axes", type: onnx.AttributeProto.AttributeType.INTS, ints: [1, 2] },
+        { name: "keepdims", type: onnx.AttributeProto.AttributeType.INT, i: 0 },
+      ]),
+      node("Sigmoid", ["mean"], ["score_flat"]),
+      node("Unsqueeze", ["score_flat", "axes"], ["score"]),
+    ],
+    initializer: [
+      onnx.TensorProto.create({
+        name: "axes",
+        dims: [1],
+        dataType: onnx.TensorProto.DataType.INT64,
+        rawData: new Uint8Array(BigInt64Array.from([1n]).buffer),
+      }),
+    ],
+    input: [valueInfo("x", FLOAT, [1, 16, 96])],
+    output: [valueInfo("score", FLOAT, [1, 1])],
+  });
+  return onnx.ModelProto.encode(onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: "tars-wake-test",
+    opsetImport: [{ domain: "", version: 13 }],
+    graph,
+  })).finish();
+}
+
+Deno.test("openWakeWord: a [1, 16, 96] model like py-tars' hey_tars.onnx loads and scores", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tars-wake-" });
+  try {
+    const path = `${dir}/hey_tars.onnx`;
+    await Deno.writeFile(path, heyTarsShapedModel());
+    const scorer = await OpenWakeWordScorer.load({ modelPath: path });
+    try {
+      assert.equal(scorer.windowSize, 16);
+      assert.equal(scorer.name, "hey_tars");
+      const noise = samplesOf(roomNoise(4, 300)); // 4 s: past the 16-embedding warm-up
+      let last = -1;
+      for (let i = 0; i < 50; i++) {
+        last = await scorer.score(noise.subarray(i * FRAME_SAMPLES, (i + 1) * FRAME_SAMPLES));
+      }
+      assert.ok(last > 0 && last < 1, `a score from the model's own output, got ${last}`);
+    } finally {
+      await scorer.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
