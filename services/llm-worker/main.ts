@@ -15,6 +15,6 @@ if (import.meta.main) {
   await runService(
     "llm-worker",
     ({ client, logger, env }) => startLlmWorker({ client, logger }, { config: readLlmConfig(env) }),
-    { mqtt: { clientId: "tars-llm", enableHeartbeat: true } },
+    { mqtt: { clientId: "tars-llm", sourceName: "llm-worker", enableHeartbeat: true } },
   );
 }

@@ -46,5 +46,5 @@ if (import.meta.main) {
     const embedder = await createEmbedder(config.embedder);
     logger.info("Embedder: {embedder}", { embedder: embedder?.id ?? "none (lexical search)" });
     return await startMemoryWorker({ client, logger }, { config, embedder });
-  }, { mqtt: { clientId: "tars-memory", enableHeartbeat: true } });
+  }, { mqtt: { clientId: "tars-memory", sourceName: "memory-worker", enableHeartbeat: true } });
 }

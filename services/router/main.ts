@@ -21,11 +21,17 @@ import { startRouterService } from "./service.ts";
 export const ROUTER_CLIENT_ID = "tars-router";
 
 /**
- * `runService` options of the router: client id `tars-router`, and de-duplication on by
- * default as py-tars' router had it (30 s, 2048 entries; `MQTT_DEDUPE_TTL=0` turns it off).
+ * `runService` options of the router: client id `tars-router`, envelope source `router` (what
+ * py-tars' router put on everything it published), and de-duplication on by default as
+ * py-tars' router had it (30 s, 2048 entries; `MQTT_DEDUPE_TTL=0` turns it off).
  */
 export const ROUTER_RUN_OPTIONS: RunServiceOptions = {
-  mqtt: { clientId: ROUTER_CLIENT_ID, dedupeTtl: 30, dedupeMaxEntries: 2048 },
+  mqtt: {
+    clientId: ROUTER_CLIENT_ID,
+    sourceName: "router",
+    dedupeTtl: 30,
+    dedupeMaxEntries: 2048,
+  },
 };
 
 /** The router's `main` for `runService`: reads its config and starts routing. */
