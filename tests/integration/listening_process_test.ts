@@ -16,6 +16,7 @@ import assert from "node:assert/strict";
 import {
   type FinalTranscript,
   type HealthPing,
+  type SpeechActivity,
   topics,
   type WakeEvent,
   type WakeMicCommand,
@@ -53,12 +54,14 @@ async function listen(name: string, parts: readonly ScenePart[]): Promise<void> 
   const finals: FinalTranscript[] = [];
   const events: WakeEvent[] = [];
   const mics: WakeMicCommand[] = [];
+  const vad: SpeechActivity[] = [];
   await watcher.subscribe(topics.systemHealth, (ping) => void health.push(ping), {
     params: { client_id: "wake-activation" },
   });
   await watcher.subscribe(topics.sttFinal, (final) => void finals.push(final));
   await watcher.subscribe(topics.wakeEvent, (event) => void events.push(event));
   await watcher.subscribe(topics.wakeMic, (command) => void mics.push(command));
+  await watcher.subscribe(topics.sttVad, (activity) => void vad.push(activity));
 
   const wake = spawnService("wake-activation", { MQTT_URL: broker.url });
   let stt: Deno.ChildProcess | undefined;
@@ -77,9 +80,7 @@ async function listen(name: string, parts: readonly ScenePart[]): Promise<void> 
     const timedOut = () => events.filter((e) => e.type === "timeout").length;
     await waitFor(
       () => events.filter((e) => e.type === "wake").length === wakes && timedOut() >= 1,
-      `${wakes} wakes and the silent wake's timeout; events ${
-        events.map((e) => e.type).join(",")
-      }`,
+      `${wakes} wakes and the silent wake's timeout; events ${events.map((e) => e.type).join(",")}`,
       T,
     );
     const summary = `finals ${JSON.stringify(finals.map((f) => f.text))}, received ${
@@ -96,6 +97,9 @@ async function listen(name: string, parts: readonly ScenePart[]): Promise<void> 
           `${phrase.length / 32} ms sentence; ${summary}`,
       );
       assert.equal(finals[n].text, ANSWERS[n]);
+      // stt/vad told wake-activation when this sentence started and ended
+      const marks = vad.filter((v) => v.utt_id === finals[n].utt_id).map((v) => v.event);
+      assert.deepEqual(marks, ["speech_start", "speech_end"], summary);
     }
     assert.ok(mics.every((m) => m.action === "unmute" && m.ttl_ms === 3_000));
   } finally {
