@@ -151,9 +151,9 @@ export const topics = {
     schema: SpeechActivity,
     qos: 1,
     publishers: ["stt-worker"],
-    subscribers: ["wake-activation"],
-    description: "An utterance started or ended while the microphone listened; wake-activation " +
-      "keeps the wake session open until it ends. Not in py-tars.",
+    subscribers: ["wake-activation", "router"],
+    description: "Speech started/ended while the mic listened: wake-activation holds its session " +
+      "meanwhile, the router admits the final. Not in py-tars.",
   }),
 
   // ------------------------------------------------------------------ wake word

@@ -1,6 +1,7 @@
 /**
  * Listening that does not cut people off (issue #16), with the real programs as `deno task dev`
- * runs them: wake-activation and stt-worker as processes on a real Mosquitto, stt-worker reading
+ * runs them: wake-activation, stt-worker and the router as processes on a real Mosquitto (the
+ * router with py-tars' effective 3 s wake window), stt-worker reading
  * an espeak-ng scene through its file source at real time (in wake mic mode, publishing its
  * frames on audio/pcm/stt for wake-activation), transcribing through a local OpenAI-protocol
  * server that records the audio it gets.
@@ -8,7 +9,8 @@
  * Each scene is "hey jarvis", a pause, a sentence; then a second wake, pause and sentence; then
  * a last "hey jarvis" followed by silence. Every sentence must end as exactly one stt/final
  * whose audio holds the whole sentence (byte for byte), although the 4 s sentences run past
- * the 3 s wake TTL; the silent wake must still time out (wake/event timeout) — and that
+ * the 3 s wake TTL, and reach the router, which asks the LLM (llm/request) although the final
+ * comes after its wake window; the silent wake must still time out (wake/event timeout) — and that
  * timeout, coming after everything else in the file, is the marker that no further final
  * follows.
  */
@@ -16,6 +18,7 @@ import assert from "node:assert/strict";
 import {
   type FinalTranscript,
   type HealthPing,
+  type LLMRequest,
   type SpeechActivity,
   topics,
   type WakeEvent,
@@ -33,8 +36,11 @@ const WAKE = "hey jarvis";
 const SHORT = "hello robot";
 /** About 4 s of speech (3.7 s): runs past the 3 s wake TTL whatever the pause. */
 const LONG = "hello robot, how are you today, tell me about the weather";
-/** What the fake transcriber answers, in turn (distinct: repeats would be suppressed). */
-const ANSWERS = ["hello robot", "how are you today", "tell me a joke", "what time is it"];
+/**
+ * What the fake transcriber answers, in turn: distinct (repeats would be suppressed) and no
+ * router rule (each must become an llm/request).
+ */
+const ANSWERS = ["how are you today", "tell me a joke", "tell me a story", "what is the weather"];
 
 async function listen(name: string, parts: readonly ScenePart[]): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "listening-" });
@@ -55,19 +61,31 @@ async function listen(name: string, parts: readonly ScenePart[]): Promise<void> 
   const events: WakeEvent[] = [];
   const mics: WakeMicCommand[] = [];
   const vad: SpeechActivity[] = [];
+  const requests: LLMRequest[] = [];
+  const routerHealth: HealthPing[] = [];
   await watcher.subscribe(topics.systemHealth, (ping) => void health.push(ping), {
     params: { client_id: "wake-activation" },
   });
+  await watcher.subscribe(topics.systemHealth, (ping) => void routerHealth.push(ping), {
+    params: { client_id: "tars-router" },
+  });
+  await watcher.subscribe(topics.llmRequest, (request) => void requests.push(request));
   await watcher.subscribe(topics.sttFinal, (final) => void finals.push(final));
   await watcher.subscribe(topics.wakeEvent, (event) => void events.push(event));
   await watcher.subscribe(topics.wakeMic, (command) => void mics.push(command));
   await watcher.subscribe(topics.sttVad, (activity) => void vad.push(activity));
 
   const wake = spawnService("wake-activation", { MQTT_URL: broker.url });
+  const router = spawnService("router", {
+    MQTT_URL: broker.url,
+    ROUTER_WAKE_WINDOW_SEC: "3", // py-tars' effective window: the 4 s sentences end after it
+    ROUTER_LLM_TIMEOUT_SEC: "600", // no llm-worker: no fallback reply (it would mute the mic)
+  });
   let stt: Deno.ChildProcess | undefined;
   const results: { code: number; stderr: string }[] = [];
   try {
     await waitFor(() => health.some((h) => h.ok && h.event === "ready"), "wake ready", T);
+    await waitFor(() => routerHealth.some((h) => h.ok), "router ready", T);
     stt = spawnService("stt-worker", {
       MQTT_URL: broker.url,
       AUDIO_SOURCE: "file",
@@ -102,9 +120,12 @@ async function listen(name: string, parts: readonly ScenePart[]): Promise<void> 
       assert.deepEqual(marks, ["speech_start", "speech_end"], summary);
     }
     assert.ok(mics.every((m) => m.action === "unmute" && m.ttl_ms === 3_000));
+    // every sentence reached the router and became a request to the LLM
+    await waitFor(() => requests.length >= sentences.length, `llm/requests; ${summary}`, T);
+    assert.deepEqual(requests.map((r) => r.text), ANSWERS.slice(0, sentences.length));
   } finally {
     if (stt) results.push(await stopService(stt));
-    results.push(await stopService(wake));
+    results.push(await stopService(wake), await stopService(router));
     await Deno.remove(dir, { recursive: true });
   }
   for (const result of results) assert.equal(result.code, 0, result.stderr);
