@@ -65,7 +65,7 @@ export const SpeechActivity = z.strictObject({
       "transcribe) or muted (dropped by a mute).",
   }),
   duration_ms: z.number().min(0).max(600_000).nullish().meta({
-    description: "speech_end: length of the utterance audio, ms.",
+    description: "speech_end: length of the utterance audio (of its voiced part for a blip), ms.",
   }),
   ts: epochSecondsField("When it happened (epoch seconds)."),
 }).meta({
