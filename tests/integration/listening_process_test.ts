@@ -85,7 +85,7 @@ async function listen(name: string, parts: readonly ScenePart[]): Promise<void> 
   const results: { code: number; stderr: string }[] = [];
   try {
     await waitFor(() => health.some((h) => h.ok && h.event === "ready"), "wake ready", T);
-    await waitFor(() => routerHealth.some((h) => h.ok), "router ready", T);
+    await waitFor(() => routerHealth.some((h) => h.ok && h.event === "ready"), "router ready", T);
     stt = spawnService("stt-worker", {
       MQTT_URL: broker.url,
       AUDIO_SOURCE: "file",
