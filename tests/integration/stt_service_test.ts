@@ -223,6 +223,11 @@ Deno.test("stt service: stt/vad brackets each utterance with the final's utt_id;
   try {
     // muted: nothing on stt/vad
     await speak(clips.question);
+    await waitFor(
+      () => service.counters.frames >= Math.floor(clips.question.length / 640) - 2,
+      "frames",
+      T,
+    );
     await peer.publishEvent(topics.wakeMic, { action: "unmute", reason: "wake" });
     await waitFor(() => !service.mic.muted, "unmuted", T);
     assert.equal(vad.length, 0);
