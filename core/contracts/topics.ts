@@ -40,7 +40,7 @@ import {
   ServoFrame,
   TestMovementRequest,
 } from "./payloads/movement.ts";
-import { FinalTranscript, PartialTranscript } from "./payloads/stt.ts";
+import { FinalTranscript, PartialTranscript, SpeechActivity } from "./payloads/stt.ts";
 import { HeartbeatPayload, SystemMetrics } from "./payloads/system.ts";
 import { TtsAudioChunk, TtsControl, TtsSay, TtsStatus } from "./payloads/tts.ts";
 import { WakeEvent, WakeMicCommand } from "./payloads/wake.ts";
@@ -143,6 +143,17 @@ export const topics = {
     publishers: ["stt-worker"],
     subscribers: ["ui-web"],
     description: "Text of the utterance still being spoken (display only, may be dropped).",
+  }),
+  sttVad: defineTopic({
+    name: "sttVad",
+    topic: "stt/vad",
+    eventType: "stt.vad",
+    schema: SpeechActivity,
+    qos: 1,
+    publishers: ["stt-worker"],
+    subscribers: ["wake-activation", "router"],
+    description: "Speech started/ended while the mic listened: wake-activation holds its session " +
+      "meanwhile, the router admits the final. Not in py-tars.",
   }),
 
   // ------------------------------------------------------------------ wake word

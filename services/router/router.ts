@@ -8,7 +8,9 @@
  * intents match whole utterances; movement commands are published (py-tars crashed); the
  * response window is not opened by system announcements; LLM errors and timeouts speak a
  * fallback instead of silence; streamed replies enter the bounded history; barge-in cancels
- * the active request; duplicate and out-of-order stream chunks are handled by `seq`.
+ * the active request; duplicate and out-of-order stream chunks are handled by `seq`; an
+ * utterance whose speech started inside the wake or response window (stt/vad) passes the gate
+ * even when its transcript arrives after the window closed.
  *
  * @module
  */
@@ -21,6 +23,7 @@ import type {
   Logger,
   MovementStatusUpdate,
   PayloadInputOf,
+  SpeechActivity,
   topics,
   TtsStatus,
   WakeEvent,
@@ -55,6 +58,11 @@ export interface RouterOutputs {
 
 /** Opaque timer handle of a {@linkcode RouterClock}. */
 export type TimerHandle = unknown;
+
+/** Utterances admitted by stt/vad that are remembered at once. */
+export const MAX_ADMITTED = 16;
+/** The longest utterance when a speech_start does not say (stt-worker's default). */
+export const DEFAULT_MAX_UTTERANCE_MS = 20_000;
 
 /** Time source of the router: wall clock for windows and the time rule, timers for timeouts. */
 export interface RouterClock {
@@ -199,6 +207,8 @@ export class RouterCore {
   #liveMode: boolean;
   #wakeUntil = 0;
   #responseUntil = 0;
+  /** Utterances whose speech started with the gate open: utt_id → admitted until (clock ms). */
+  readonly #admitted = new Map<string, number>();
   #ackIndex = 0;
   #ttsHealthy = false;
   #sttHealthy = false;
@@ -322,6 +332,28 @@ export class RouterCore {
     }
   }
 
+  /**
+   * An stt/vad speech_start while the wake or response window is open admits that utterance:
+   * its stt/final passes the gate even after the window closed (the user started speaking in
+   * time; a long sentence or a slow transcriber must not lose it). The admission lasts
+   * `max_ms` (the longest utterance) + the wake window; at most {@linkcode MAX_ADMITTED} are
+   * kept.
+   */
+  onSpeechActivity(activity: Pick<SpeechActivity, "event" | "utt_id" | "max_ms">): void {
+    if (activity.event !== "speech_start") return;
+    const now = this.#clock.now();
+    if (now >= this.#wakeUntil && now >= this.#responseUntil) return;
+    for (const [id, until] of this.#admitted) if (until <= now) this.#admitted.delete(id);
+    this.#admitted.delete(activity.utt_id);
+    this.#admitted.set(
+      activity.utt_id,
+      now + (activity.max_ms ?? DEFAULT_MAX_UTTERANCE_MS) + this.#config.wakeWindowMs,
+    );
+    while (this.#admitted.size > MAX_ADMITTED) {
+      this.#admitted.delete(this.#admitted.keys().next().value!);
+    }
+  }
+
   /** A tts/status: the end of a spoken reply opens the response window. */
   onTtsStatus(status: TtsStatus): void {
     if (status.event !== "speaking_end") return;
@@ -358,7 +390,10 @@ export class RouterCore {
     this.#counters.transcripts++;
     const { text: candidate, hadWakePhrase } = stripWakePhrase(text, this.#wakePattern);
     const now = this.#clock.now();
+    const admittedUntil = final.utt_id ? this.#admitted.get(final.utt_id) : undefined;
+    if (final.utt_id) this.#admitted.delete(final.utt_id);
     const open = this.#liveMode || now < this.#wakeUntil || now < this.#responseUntil ||
+      (admittedUntil !== undefined && now < admittedUntil) ||
       (hadWakePhrase && this.#config.wakePhraseOpensGate) ||
       (meta.source != null && this.#config.ungatedSources.includes(meta.source));
     if (!open) {

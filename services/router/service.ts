@@ -96,6 +96,9 @@ export async function startRouterService(
       await client.subscribe(topics.movementStatus, (status) => {
         core.onMovementStatus(status);
       }, { ...queue, qos: 0 }),
+      await client.subscribe(topics.sttVad, (activity, message) => {
+        if (!message.retained) core.onSpeechActivity(activity);
+      }, { ...queue, qos: 1 }),
       await client.subscribe(topics.sttFinal, (final, message) => {
         const decision = core.onFinal(final, {
           source: message.envelope?.source,

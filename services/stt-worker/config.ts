@@ -314,6 +314,7 @@ export function readSttConfig(env: Readonly<Record<string, string | undefined>>)
       responseWindowMs: v.TTS_RESPONSE_WINDOW_SEC * 1000,
       wakeFallbackDelayMs: v.WAKE_EVENT_FALLBACK_DELAY_MS,
       wakeFallbackTtlMs: v.WAKE_EVENT_FALLBACK_TTL_MS,
+      maxUtteranceMs: v.UTTERANCE_MAX_SEC * 1000,
     },
     postPublishCooldownMs: v.POST_PUBLISH_COOLDOWN_MS,
     unmuteGuardMs: v.UNMUTE_GUARD_MS,

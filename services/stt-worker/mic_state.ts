@@ -6,6 +6,13 @@
  * end never comes. STT_MIC_MODE=open keeps the mic open except during TTS (push-to-talk from
  * ui-web, demos). Pure apart from `setTimeout` (tests use fake timers).
  *
+ * Not in py-tars: a listening window that ends by itself (the wake/mic ttl, the wake/event
+ * fallback ttl, the end of the response window) does not cut an utterance that started inside
+ * it. While an utterance is held ({@linkcode MicState.holdUtterance}, from speech start until
+ * the service hands it to the transcriber) the mute waits, at most UTTERANCE_MAX_SEC; it then
+ * happens as it would have, mic muted until the next wake. Mutes for TTS (echo guard), an
+ * explicit wake/mic mute and the mute after a final are never deferred.
+ *
  * @module
  */
 import type { MicMode } from "./config.ts";
@@ -22,7 +29,15 @@ export interface MicSettings {
   readonly wakeFallbackDelayMs: number;
   /** ... muted again after this long [WAKE_EVENT_FALLBACK_TTL_MS]. */
   readonly wakeFallbackTtlMs: number;
+  /**
+   * Longest an utterance in progress keeps an expired window open [UTTERANCE_MAX_SEC × 1000];
+   * default 20 s.
+   */
+  readonly maxUtteranceMs?: number;
 }
+
+/** The default of {@linkcode MicSettings.maxUtteranceMs} (UTTERANCE_MAX_SEC's default). */
+export const DEFAULT_MAX_UTTERANCE_MS = 20_000;
 
 /** Delay between speaking_end and reopening the mic (py-tars 0.2 s: the speaker tail). */
 export const SPEAKING_END_SETTLE_MS = 200;
@@ -68,6 +83,10 @@ export class MicState {
   #mutedBeforeTts = true;
   #lastUnmuteAt = Number.NEGATIVE_INFINITY;
   readonly #timers = new Map<string, Timer>();
+  /** Utterances that started while listening and are not yet handed to the transcriber. */
+  readonly #held = new Set<string>();
+  /** A window end waiting for the held utterances. */
+  #deferredMute: { reason: string; untilWake: boolean } | null = null;
 
   /**
    * @param settings timings and mode.
@@ -102,6 +121,30 @@ export class MicState {
   /** `Date.now()` of the last unmute (for UNMUTE_GUARD_MS). */
   get lastUnmuteAt(): number {
     return this.#lastUnmuteAt;
+  }
+
+  /** Whether a window has ended and its mute waits for an utterance in progress. */
+  get muteDeferred(): boolean {
+    return this.#deferredMute !== null;
+  }
+
+  /**
+   * Speech of utterance `id` started: a window that ends before the utterance is released
+   * stays open until then (at most `maxUtteranceMs`). Ignored when not listening, and once a
+   * window has ended (speech starting after its end is not inside it).
+   */
+  holdUtterance(id: string): void {
+    if (!this.listening || this.#deferredMute !== null) return;
+    this.#held.add(id);
+  }
+
+  /**
+   * Utterance `id` no longer needs the mic: handed to the transcriber, dropped as a blip or
+   * cut by a mute. The last release applies a deferred window end.
+   */
+  releaseUtterance(id: string): void {
+    this.#held.delete(id);
+    if (this.#held.size === 0 && this.#deferredMute !== null) this.#applyDeferredMute();
   }
 
   /** tts/say: a normal say mutes until playback ends; a wake ack opens the mic. */
@@ -139,6 +182,7 @@ export class MicState {
   onWakeMic(command: { action: "mute" | "unmute"; reason?: string; ttl_ms?: number | null }): void {
     const reason = command.reason ?? "wake";
     this.#cancel("fallback", "wake-fallback", "wake-fallback-ttl", "mic-ttl");
+    this.#clearDeferredMute();
     if (command.action === "unmute") {
       this.#pendingTts = false;
       this.#stayMutedUntilWake = false;
@@ -147,8 +191,7 @@ export class MicState {
       if (command.ttl_ms && command.ttl_ms > 0) {
         this.#arm("mic-ttl", command.ttl_ms, () => {
           if (this.#s.mode === "open") return;
-          this.#stayMutedUntilWake = true;
-          this.#mute(`wake/ttl/${reason}`);
+          this.#endWindow(`wake/ttl/${reason}`, true);
         });
       }
     } else {
@@ -170,7 +213,7 @@ export class MicState {
         this.#stayMutedUntilWake = false;
         this.#unmute(`wake-event/${event.type}`);
         this.#arm("wake-fallback-ttl", this.#s.wakeFallbackTtlMs, () => {
-          if (this.#s.mode === "wake") this.#mute(`wake-event/${event.type}/ttl`);
+          if (this.#s.mode === "wake") this.#endWindow(`wake-event/${event.type}/ttl`, false);
         });
       });
     } else if (["timeout", "cancelled", "resume"].includes(event.type)) {
@@ -183,6 +226,10 @@ export class MicState {
     if (this.#s.mode === "open") return;
     this.#inResponseWindow = false;
     this.#cancel("response-window", "mic-ttl");
+    // The window ended while this utterance was spoken: after it, wait for the next wake.
+    const deferred = this.#deferredMute;
+    this.#clearDeferredMute();
+    if (deferred?.untilWake) this.#stayMutedUntilWake = true;
     this.#mute("post-transcription");
     this.#arm("fallback", this.#s.ttsMaxMuteMs, () => {
       if (this.#muted && !this.#pendingTts && !this.#stayMutedUntilWake) {
@@ -202,6 +249,7 @@ export class MicState {
     this.#pendingTts = true;
     this.#inResponseWindow = false;
     this.#cancel("response-window", "tts-end", "fallback", "mic-ttl");
+    this.#clearDeferredMute();
     this.#mute(reason);
     this.#arm("tts-max", this.#s.ttsMaxMuteMs, () => {
       this.#pendingTts = false;
@@ -212,6 +260,7 @@ export class MicState {
   #endTts(status: MicTtsStatus): void {
     this.#cancel("tts-max");
     this.#pendingTts = false;
+    this.#clearDeferredMute();
     const special = status.system_announce || status.event === "stopped";
     if (this.#s.mode === "open") {
       this.#unmute("tts/end");
@@ -228,13 +277,46 @@ export class MicState {
     this.#arm("response-window", this.#s.responseWindowMs, () => {
       this.#inResponseWindow = false;
       if (this.#pendingTts) return;
-      this.#stayMutedUntilWake = true;
-      this.#mute("response-window-end");
+      this.#endWindow("response-window-end", true);
     });
+  }
+
+  /**
+   * A listening window ended: mute (`untilWake`: no fallback unmute before the next wake),
+   * unless an utterance that started inside the window is still held; then the mute waits for
+   * its release, at most `maxUtteranceMs`.
+   */
+  #endWindow(reason: string, untilWake: boolean): void {
+    if (this.#held.size === 0 || this.#muted) {
+      if (untilWake) this.#stayMutedUntilWake = true;
+      this.#mute(reason);
+      return;
+    }
+    this.#deferredMute = { reason, untilWake };
+    this.#arm(
+      "speech-hold",
+      this.#s.maxUtteranceMs ?? DEFAULT_MAX_UTTERANCE_MS,
+      () => this.#applyDeferredMute(),
+    );
+  }
+
+  #applyDeferredMute(): void {
+    const deferred = this.#deferredMute;
+    this.#clearDeferredMute();
+    if (deferred === null) return;
+    if (deferred.untilWake) this.#stayMutedUntilWake = true;
+    this.#mute(deferred.reason);
+  }
+
+  /** Forgets a deferred window end. */
+  #clearDeferredMute(): void {
+    this.#deferredMute = null;
+    this.#cancel("speech-hold");
   }
 
   #mute(reason: string): void {
     if (this.#muted) return;
+    this.#held.clear(); // a muted mic holds nothing: the service drops what was in progress
     this.#muted = true;
     this.#onChange({ muted: true, reason });
   }

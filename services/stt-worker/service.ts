@@ -4,6 +4,9 @@
  * {@linkcode MicState} listens they go through Silero VAD and the {@linkcode UtteranceSegmenter};
  * each utterance is transcribed (one at a time, off the capture loop), judged by the
  * {@linkcode Suppressor} and published on stt/final; partials go to stt/partial while speaking.
+ * The start and end of each utterance go to stt/vad (wake-activation holds its session open
+ * while the user speaks), and the utterance holds the {@linkcode MicState}'s window open until
+ * it is handed to the transcriber, so a wake ttl never cuts a sentence in the middle.
  * tts/say, tts/status, wake/mic and wake/event drive the mic state and the echo check. A
  * transcriber failure is logged, counted and reported in health; it never stops the service.
  *
@@ -14,6 +17,7 @@ import {
   type Logger,
   type MqttClient,
   RateLimitedLog,
+  type SpeechEndReason,
   type Subscription,
   topics,
 } from "../../core/mod.ts";
@@ -73,6 +77,8 @@ export interface SttServiceCounters {
   finals: number;
   /** stt/partial published. */
   partials: number;
+  /** stt/vad publishes that failed. */
+  vadPublishErrors: number;
 }
 
 /** Timing of one published final. */
@@ -124,6 +130,7 @@ export async function startSttWorker(
     suppressed: 0,
     finals: 0,
     partials: 0,
+    vadPublishErrors: 0,
   };
   const warnings = new RateLimitedLog(10_000);
   const suppressor = new Suppressor(config.suppression);
@@ -141,12 +148,37 @@ export async function startSttWorker(
   let work: Promise<void> = Promise.resolve();
   const abort = new AbortController();
 
+  /** stt/vad: never awaited (the capture loop must not wait for the broker). */
+  const publishVad = (
+    event: "speech_start" | "speech_end",
+    id: string,
+    end?: { reason: SpeechEndReason; durationMs: number },
+  ) => {
+    client.publishEvent(topics.sttVad, {
+      event,
+      utt_id: id,
+      ...(end
+        ? { reason: end.reason, duration_ms: Math.round(end.durationMs) }
+        : { max_ms: Math.round(config.vad.maxUtteranceMs) }),
+      ts: Date.now() / 1000,
+    }).catch(() => counters.vadPublishErrors++);
+  };
+
   const mic = new MicState(config.mic, (change: MicChange) => {
     logger.info("Mic {state} ({reason})", {
       state: change.muted ? "muted" : "unmuted",
       reason: change.reason,
     });
     if (change.muted) {
+      if (segmenter.inSpeech) {
+        const id = currentUtt;
+        currentUtt = uttId();
+        logger.info("Dropped the utterance in progress ({ms} ms): the mic was muted ({reason})", {
+          ms: segmenter.activeMs,
+          reason: change.reason,
+        });
+        publishVad("speech_end", id, { reason: "muted", durationMs: segmenter.activeMs });
+      }
       segmenter.reset();
       lastPartial = "";
     } else vad.reset();
@@ -160,7 +192,10 @@ export async function startSttWorker(
 
   const transcribe = async (utterance: Utterance, id: string, endedAt: number) => {
     if (closed) return;
-    if (!mic.listening) {
+    const listening = mic.listening;
+    // Handed over (or dropped): a window that ended while it was spoken may close now.
+    mic.releaseUtterance(id);
+    if (!listening) {
       counters.droppedMuted++;
       logger.info("Dropped an utterance of {ms} ms: the mic was muted before transcription", {
         ms: Math.round(utterance.durationMs),
@@ -246,9 +281,15 @@ export async function startSttWorker(
     if (event.type === "speech_start") {
       lastPartial = "";
       logger.debug("Speech started");
+      mic.holdUtterance(currentUtt);
+      publishVad("speech_start", currentUtt);
     } else if (event.type === "blip") {
       counters.blips++;
+      const id = currentUtt;
+      currentUtt = uttId();
       logger.debug("Ignored a blip of {ms} ms voiced audio", { ms: event.speechMs });
+      publishVad("speech_end", id, { reason: "blip", durationMs: event.speechMs });
+      mic.releaseUtterance(id);
     } else {
       counters.utterances++;
       const id = currentUtt;
@@ -258,6 +299,10 @@ export async function startSttWorker(
       logger.debug("Utterance of {ms} ms ({by})", {
         ms: Math.round(event.utterance.durationMs),
         by: event.utterance.endedBy,
+      });
+      publishVad("speech_end", id, {
+        reason: event.utterance.endedBy,
+        durationMs: event.utterance.durationMs,
       });
       work = work.then(() => transcribe(event.utterance, id, endedAt));
     }
@@ -321,7 +366,12 @@ export async function startSttWorker(
     if (
       !segmenter.inSpeech && now - mic.lastUnmuteAt < config.unmuteGuardMs &&
       rms < UNMUTE_GUARD_RMS
-    ) return;
+    ) {
+      // A quiet frame right after an unmute cannot start speech, but it stays in the preroll:
+      // the soft onset of a word said just after the wake is part of the utterance.
+      onSegment(segmenter.push(frame, 0, rms));
+      return;
+    }
     // Outside speech a frame far below the gate cannot start speech: spare the VAD call
     // (most of a robot's day is quiet). Frames nearer the gate keep the VAD's state warm.
     if (!segmenter.inSpeech && rms < segmenter.gate * config.vad.skipBelowGate) {

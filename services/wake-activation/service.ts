@@ -2,7 +2,8 @@
  * The wake-activation service: PCM frames from `audio/pcm/<source>` (WAKE_AUDIO_TOPIC) are
  * scored by openWakeWord, one detector per source topic; detections drive the
  * {@linkcode WakeSession}, which publishes wake/event, wake/mic and tts/control through the
- * topic table. tts/status and stt/final are read as the envelopes they are (py-tars parsed
+ * topic table; stt/vad tells it when the user speaks, so the session is not timed out
+ * mid-sentence. tts/status and stt/final are read as the envelopes they are (py-tars parsed
  * them as raw JSON and never saw a "speaking" state). Bad audio (odd byte counts, too many
  * sources, a scorer failure) is logged rate-limited and counted, never fatal.
  *
@@ -169,6 +170,9 @@ export async function startWakeActivation(
       }, { qos: 1 }),
       await client.subscribe(topics.sttFinal, (final, message) => {
         if (!message.retained) session.onTranscript(final.text);
+      }, { qos: 1 }),
+      await client.subscribe(topics.sttVad, (activity, message) => {
+        if (!message.retained) session.onSpeechActivity(activity);
       }, { qos: 1 }),
     );
   } catch (error) {

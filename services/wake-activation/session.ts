@@ -11,7 +11,13 @@
  * - a transcript during an interrupt that is a cancel phrase gives tts/control `stop` and
  *   wake/event `cancelled`; any other transcript is a new request: the interrupted speech is
  *   stopped (reason wake_new_request) so the reply is not queued behind it;
- * - a transcript after a plain wake closes the wake session (no `timeout` follows).
+ * - a transcript after a plain wake closes the wake session (no `timeout` follows);
+ * - not in py-tars: speech that starts while the session is open (stt/vad `speech_start`)
+ *   holds it: no idle timeout and no interrupt resume while the user speaks, only a watchdog
+ *   of the utterance's longest length (`max_ms`, stt-worker's UTTERANCE_MAX_SEC) plus the idle
+ *   timeout; the end of that speech (`speech_end`) restarts the idle timer, which then waits
+ *   for the transcript. So the idle timeout fires only when no speech started (or the speech
+ *   gave no transcript).
  *
  * TTS state follows tts/status. Timers use the global `setTimeout`, so fake timers drive it.
  *
@@ -94,6 +100,24 @@ export interface WakeSessionSettings {
   readonly energyBoost: number;
   /** Cancel phrases (normalized on use). */
   readonly cancelPhrases: readonly string[];
+  /**
+   * Longest utterance when a speech_start does not say (`max_ms`), ms; default 20 s
+   * (stt-worker's UTTERANCE_MAX_SEC default).
+   */
+  readonly maxSpeechMs?: number;
+}
+
+/** The default of {@linkcode WakeSessionSettings.maxSpeechMs}. */
+export const DEFAULT_MAX_SPEECH_MS = 20_000;
+
+/** What the session needs from an stt/vad message. */
+export interface SpeechActivityInput {
+  /** speech_start or speech_end. */
+  readonly event: "speech_start" | "speech_end";
+  /** The utterance. */
+  readonly utt_id: string;
+  /** speech_start: the longest the utterance can last, ms. */
+  readonly max_ms?: number | null;
 }
 
 /** A detection as the session needs it. */
@@ -119,6 +143,8 @@ export interface SessionCounters {
   timeouts: number;
   /** cancelled events. */
   cancels: number;
+  /** Speech starts that held an open session. */
+  speechHolds: number;
   /** Publishes that failed. */
   publishErrors: number;
 }
@@ -132,6 +158,7 @@ export class WakeSession {
     resumes: 0,
     timeouts: 0,
     cancels: 0,
+    speechHolds: 0,
     publishErrors: 0,
   };
   readonly #settings: WakeSessionSettings;
@@ -143,6 +170,8 @@ export class WakeSession {
   #ttsId: string | null = null;
   #interrupt: { ttsId: string | null } | null = null;
   #sessionOpen = false;
+  /** The utterance being spoken in the open session: holds it open. */
+  #speech: { uttId: string; maxMs: number } | null = null;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #interruptTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -181,6 +210,32 @@ export class WakeSession {
   /** Whether a wake session is open (wake or interrupt, not yet timed out or resolved). */
   get open(): boolean {
     return this.#sessionOpen;
+  }
+
+  /** Whether the user is speaking in the open session (it times out only at the watchdog). */
+  get speaking(): boolean {
+    return this.#speech !== null;
+  }
+
+  /**
+   * An stt/vad message. A speech_start in an open session holds it (idle and interrupt
+   * timers stopped, a watchdog of max_ms + the idle timeout armed); its speech_end restarts
+   * the idle timer, which now waits for the transcript. Outside a session: ignored.
+   */
+  onSpeechActivity(activity: SpeechActivityInput): void {
+    if (this.#closed || !this.#sessionOpen) return;
+    if (activity.event === "speech_start") {
+      const maxMs = activity.max_ms ?? this.#settings.maxSpeechMs ?? DEFAULT_MAX_SPEECH_MS;
+      this.#speech = { uttId: activity.utt_id, maxMs };
+      this.counters.speechHolds++;
+      // The user answers: do not resume the interrupted speech over them.
+      this.#clearInterruptTimer();
+      this.#armIdleTimer();
+      return;
+    }
+    if (this.#speech && this.#speech.uttId !== activity.utt_id) return;
+    this.#speech = null;
+    this.#armIdleTimer();
   }
 
   /** A tts/status message. */
@@ -257,6 +312,7 @@ export class WakeSession {
     this.#clearIdleTimer();
     this.#clearInterruptTimer();
     this.#sessionOpen = false;
+    this.#speech = null;
     this.#interrupt = null;
     if (!interrupt) return;
     if (this.#cancelPhrases.has(normalizePhrase(text))) {
@@ -309,6 +365,8 @@ export class WakeSession {
     this.#idleTimer = undefined;
     if (this.#closed) return;
     this.#sessionOpen = false;
+    const cause = this.#speech ? "max_speech" : "silence";
+    this.#speech = null;
     this.counters.timeouts++;
     const interrupt = this.#interrupt;
     this.#interrupt = null;
@@ -316,7 +374,7 @@ export class WakeSession {
     this.#send(() =>
       this.#out.event({
         type: "timeout",
-        cause: "silence",
+        cause,
         tts_id: interrupt?.ttsId ?? null,
         ts: this.#now(),
       })
@@ -328,10 +386,12 @@ export class WakeSession {
     }
   }
 
+  /** The idle timer, or while the user speaks the watchdog (max speech + idle timeout). */
   #armIdleTimer(): void {
     this.#clearIdleTimer();
     if (this.#settings.idleTimeoutMs <= 0) return;
-    this.#idleTimer = setTimeout(() => this.#onIdleTimeout(), this.#settings.idleTimeoutMs);
+    const ms = this.#settings.idleTimeoutMs + (this.#speech?.maxMs ?? 0);
+    this.#idleTimer = setTimeout(() => this.#onIdleTimeout(), ms);
   }
 
   #clearIdleTimer(): void {

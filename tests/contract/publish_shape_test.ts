@@ -16,6 +16,7 @@ const HEX32 = /^[0-9a-f]{32}$/;
 const MINIMAL_INPUTS: Record<Exclude<TopicName, "audioPcm">, Record<string, unknown>[]> = {
   sttFinal: [{ text: "hello" }],
   sttPartial: [{ text: "hel" }],
+  sttVad: [{ event: "speech_start", utt_id: "u1" }],
   wakeEvent: [{ type: "wake" }],
   wakeMic: [{ action: "unmute" }],
   ttsSay: [{ text: "Yes?" }],

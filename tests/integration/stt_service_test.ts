@@ -2,10 +2,15 @@
  * stt-worker over a real broker: an espeak-ng WAV through the file source → audio/pcm/stt →
  * Silero VAD → a local server speaking the OpenAI transcription protocol → stt/final; the mqtt
  * source with the mic state driven by wake/mic and tts/*; echo and repeat suppression;
- * partials.
+ * partials; stt/vad around each utterance (a mute mid-utterance ends it as `muted`).
  */
 import assert from "node:assert/strict";
-import { type FinalTranscript, type PartialTranscript, topics } from "../../core/mod.ts";
+import {
+  type FinalTranscript,
+  type PartialTranscript,
+  type SpeechActivity,
+  topics,
+} from "../../core/mod.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { pcmFrames } from "../helpers/speech_audio.ts";
 import { sttClips } from "../helpers/stt_audio.ts";
@@ -187,6 +192,71 @@ Deno.test("stt service: partials while speaking share the final's utt_id", async
     assert.equal(new Set(partials.map((p) => p.text)).size, partials.length);
     assert.equal(service.counters.framesPublished, 0);
     assert.equal(service.counters.vadSkipped, 0, "VAD_SKIP_BELOW_GATE=0: every frame scored");
+  } finally {
+    await service.close();
+  }
+});
+
+Deno.test("stt service: stt/vad brackets each utterance with the final's utt_id; a mute ends it as muted", async () => {
+  const clips = await sttClips();
+  await using broker = await startBroker();
+  await using fake = startFakeOpenAiTranscription(() => "What time is it?");
+  await using peer = testClient(broker.url);
+  await using serviceClient = testClient(broker.url);
+  await peer.connect({ timeoutMs: T });
+  await serviceClient.connect({ timeoutMs: T });
+  const finals: FinalTranscript[] = [];
+  const vad: SpeechActivity[] = [];
+  await peer.subscribe(topics.sttFinal, (final) => void finals.push(final));
+  await peer.subscribe(topics.sttVad, (activity) => void vad.push(activity));
+  const { service, config } = await startTestStt(serviceClient, {
+    AUDIO_SOURCE: "mqtt",
+    OPENAI_BASE_URL: fake.url,
+    UNMUTE_GUARD_MS: "0",
+    POST_PUBLISH_COOLDOWN_MS: "0",
+  });
+  const speak = async (pcm: Uint8Array) => {
+    for (const chunk of pcmFrames(pcm, 40)) {
+      await peer.publishRaw(topics.audioPcm, chunk, { params: { source: "ui-web" } });
+    }
+  };
+  try {
+    // muted: nothing on stt/vad
+    await speak(clips.question);
+    await waitFor(
+      () => service.counters.frames >= Math.floor(clips.question.length / 640) - 2,
+      "frames",
+      T,
+    );
+    await peer.publishEvent(topics.wakeMic, { action: "unmute", reason: "wake" });
+    await waitFor(() => !service.mic.muted, "unmuted", T);
+    assert.equal(vad.length, 0);
+
+    // the start of the question, then a mute: the utterance ends as "muted", no final
+    await speak(clips.question.subarray(0, 32_000 * 1.5));
+    await waitFor(() => vad.length === 1, "speech_start", T);
+    assert.equal(vad[0].event, "speech_start");
+    assert.equal(vad[0].max_ms, config.vad.maxUtteranceMs);
+    await peer.publishEvent(topics.wakeMic, { action: "mute", reason: "user" });
+    await waitFor(() => vad.length === 2, "speech_end", T);
+    assert.equal(vad[1].event, "speech_end");
+    assert.equal(vad[1].reason, "muted");
+    assert.equal(vad[1].utt_id, vad[0].utt_id);
+
+    // a whole question: speech_start, speech_end (silence), then its final, all one utt_id
+    await peer.publishEvent(topics.wakeMic, { action: "unmute", reason: "wake" });
+    await waitFor(() => !service.mic.muted, "unmuted again", T);
+    await speak(clips.question);
+    await waitFor(() => finals.length === 1, "final", T);
+    await waitFor(() => vad.length === 4, "speech_start + speech_end", T);
+    assert.deepEqual(vad.slice(2).map((v) => [v.event, v.reason ?? null]), [
+      ["speech_start", null],
+      ["speech_end", "silence"],
+    ]);
+    assert.ok(vad.slice(2).every((v) => v.utt_id === finals[0].utt_id));
+    assert.notEqual(finals[0].utt_id, vad[0].utt_id);
+    assert.ok((vad[3].duration_ms ?? 0) > 1_000);
+    assert.equal(fake.received.length, 1);
   } finally {
     await service.close();
   }

@@ -24,6 +24,31 @@ Deno.test("router core: a wake opens the window for ROUTER_WAKE_WINDOW_SEC, one 
   assert.equal(r.final("what time is it"), "dropped:no-wake", "window expired");
 });
 
+Deno.test("router core: speech that started inside the wake window is answered after the window closed", () => {
+  const r = fakeRouter({ ROUTER_WAKE_WINDOW_SEC: "8" });
+  r.wake("wake");
+  r.clock.tick(1_500); // a pause after the wake phrase
+  r.core.onSpeechActivity({ event: "speech_start", utt_id: "u1", max_ms: 20_000 });
+  r.clock.tick(12_000); // a long sentence and a slow transcriber: past the 8 s window
+  assert.equal(r.core.wakeWindowOpen, false);
+  assert.equal(r.final("what time is it", { utt_id: "u1" }), "rule:time");
+  // one transcript per admission; other utterances still need a window
+  assert.equal(r.final("what time is it", { utt_id: "u1" }), "dropped:no-wake");
+  assert.equal(r.final("what time is it", { utt_id: "u2" }), "dropped:no-wake");
+});
+
+Deno.test("router core: speech starting outside every window admits nothing; admissions expire", () => {
+  const r = fakeRouter({ ROUTER_WAKE_WINDOW_SEC: "8" });
+  r.core.onSpeechActivity({ event: "speech_start", utt_id: "u1", max_ms: 20_000 });
+  assert.equal(r.final("what time is it", { utt_id: "u1" }), "dropped:no-wake");
+  r.wake("wake");
+  r.core.onSpeechActivity({ event: "speech_end", utt_id: "u2" }); // only starts admit
+  r.core.onSpeechActivity({ event: "speech_start", utt_id: "u3", max_ms: 10_000 });
+  r.clock.tick(10_000 + 8_000); // max_ms + the wake window
+  assert.equal(r.final("what time is it", { utt_id: "u2" }), "dropped:no-wake");
+  assert.equal(r.final("what time is it", { utt_id: "u3" }), "dropped:no-wake");
+});
+
 Deno.test("router core: wake acks cycle through the choices with wake_ack set", () => {
   const r = fakeRouter({ ROUTER_WAKE_ACK_CHOICES: "Hmm?|Huh?|Yes?" });
   for (let i = 0; i < 4; i++) r.wake("wake");

@@ -191,3 +191,105 @@ Deno.test("stt mic: open mode listens from the start, mutes only during TTS", ()
     assert.equal(mic.listening, true);
   });
 });
+
+Deno.test("stt mic: an utterance started before the wake ttl keeps the mic open until it is handed over", () => {
+  withMic({ maxUtteranceMs: 20_000 }, (mic, changes, clock) => {
+    mic.onWakeMic({ action: "unmute", reason: "wake", ttl_ms: 3_000 });
+    clock.tick(1_500); // the pause after the wake phrase
+    mic.holdUtterance("u1");
+    clock.tick(4_000); // a 4 s sentence runs past the ttl
+    assert.equal(mic.listening, true);
+    assert.equal(mic.muteDeferred, true);
+    mic.releaseUtterance("u1"); // handed to the transcriber
+    assert.equal(mic.muted, true);
+    assert.equal(mic.muteDeferred, false);
+    assert.deepEqual(changes, [
+      { muted: false, reason: "wake/wake" },
+      { muted: true, reason: "wake/ttl/wake" },
+    ]);
+    // the window had ended: the final's fallback does not reopen the mic before a wake
+    mic.onFinalPublished();
+    clock.tick(60_000);
+    assert.equal(mic.muted, true);
+  });
+});
+
+Deno.test("stt mic: without speech the wake ttl mutes on time; a release before the ttl changes nothing", () => {
+  withMic({}, (mic, changes, clock) => {
+    mic.onWakeMic({ action: "unmute", reason: "wake", ttl_ms: 3_000 });
+    mic.holdUtterance("u1");
+    clock.tick(1_000);
+    mic.releaseUtterance("u1"); // a blip
+    assert.equal(mic.muted, false);
+    clock.tick(2_000);
+    assert.equal(mic.muted, true);
+    assert.deepEqual(changes.map((c) => c.reason), ["wake/wake", "wake/ttl/wake"]);
+  });
+});
+
+Deno.test("stt mic: a held utterance keeps an expired window open at most UTTERANCE_MAX_SEC", () => {
+  withMic({ maxUtteranceMs: 10_000 }, (mic, changes, clock) => {
+    mic.onWakeMic({ action: "unmute", reason: "wake", ttl_ms: 3_000 });
+    mic.holdUtterance("u1");
+    clock.tick(3_000 + 9_999);
+    assert.equal(mic.muted, false);
+    clock.tick(1);
+    assert.equal(mic.muted, true);
+    assert.equal(changes.at(-1)?.reason, "wake/ttl/wake");
+    mic.releaseUtterance("u1"); // too late: nothing more happens
+    assert.equal(changes.length, 2);
+  });
+});
+
+Deno.test("stt mic: speech starting after the window ended does not hold it", () => {
+  withMic({}, (mic, _changes, clock) => {
+    mic.onWakeMic({ action: "unmute", reason: "wake", ttl_ms: 3_000 });
+    mic.holdUtterance("u1");
+    clock.tick(3_500);
+    mic.holdUtterance("u2"); // started after the ttl, while u1 is still held
+    mic.releaseUtterance("u1");
+    assert.equal(mic.muted, true);
+    // holding while muted is ignored
+    mic.holdUtterance("u3");
+    mic.onWakeMic({ action: "unmute", reason: "wake", ttl_ms: 3_000 });
+    clock.tick(3_000);
+    assert.equal(mic.muted, true);
+  });
+});
+
+Deno.test("stt mic: TTS and explicit mutes are never deferred by speech", () => {
+  withMic({}, (mic, _changes, clock) => {
+    mic.onWakeMic({ action: "unmute", reason: "wake", ttl_ms: 3_000 });
+    mic.holdUtterance("u1");
+    mic.onTtsSay({ text: "It is three o'clock." });
+    assert.equal(mic.muted, true);
+    mic.onWakeMic({ action: "unmute", reason: "wake", ttl_ms: 3_000 });
+    mic.holdUtterance("u2");
+    mic.onWakeMic({ action: "mute", reason: "user" });
+    assert.equal(mic.muted, true);
+    clock.tick(1);
+  });
+});
+
+Deno.test("stt mic: the response window and the wake/event fallback ttl also wait for a held utterance", () => {
+  withMic({}, (mic, changes, clock) => {
+    mic.onWakeMic({ action: "unmute" });
+    mic.onTtsSay({ text: "What else?" });
+    mic.onTtsStatus({ event: "speaking_end" });
+    clock.tick(SPEAKING_END_SETTLE_MS + 9_000);
+    mic.holdUtterance("follow-up");
+    clock.tick(3_000); // the 10 s response window ends mid-sentence
+    assert.equal(mic.listening, true);
+    mic.releaseUtterance("follow-up");
+    assert.equal(changes.at(-1)?.reason, "response-window-end");
+
+    mic.onWakeEvent({ type: "wake" }); // no wake/mic: the fallback opens the mic for 3.5 s
+    clock.tick(250);
+    assert.equal(mic.listening, true);
+    mic.holdUtterance("u2");
+    clock.tick(5_000);
+    assert.equal(mic.listening, true);
+    mic.releaseUtterance("u2");
+    assert.equal(changes.at(-1)?.reason, "wake-event/wake/ttl");
+  });
+});

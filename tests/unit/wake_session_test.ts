@@ -95,6 +95,94 @@ Deno.test("wake session: a transcript after a wake closes the session (no timeou
   assert.equal(t.sent.length, 2);
 });
 
+Deno.test("wake session: speech that starts in the session holds it past the idle timeout until it ends", () => {
+  using t = setup();
+  t.session.onDetection({ score: 0.9, energy: 0.1 });
+  t.clock.tick(1_500); // a pause after the wake phrase
+  t.session.onSpeechActivity({ event: "speech_start", utt_id: "u1", max_ms: 20_000 });
+  assert.equal(t.session.speaking, true);
+  t.clock.tick(4_000); // a 4 s sentence: 5.5 s after the wake, beyond the 3 s idle timeout
+  assert.deepEqual(t.summary(), ["event:wake:wake_phrase", "mic:unmute:3000"]);
+  assert.equal(t.session.open, true);
+  t.session.onSpeechActivity({ event: "speech_end", utt_id: "u1" });
+  assert.equal(t.session.speaking, false);
+  t.clock.tick(1_000); // transcription
+  t.session.onTranscript("hello robot, how are you today");
+  t.clock.tick(30_000);
+  assert.deepEqual(t.summary(), ["event:wake:wake_phrase", "mic:unmute:3000"]);
+  assert.equal(t.session.open, false);
+  assert.equal(t.session.counters.speechHolds, 1);
+});
+
+Deno.test("wake session: after speech that gives no transcript, the idle timeout runs again from its end", () => {
+  using t = setup();
+  t.session.onDetection({ score: 0.9, energy: 0.1 });
+  t.clock.tick(2_000);
+  t.session.onSpeechActivity({ event: "speech_start", utt_id: "u1", max_ms: 20_000 });
+  t.clock.tick(2_000);
+  t.session.onSpeechActivity({ event: "speech_end", utt_id: "u1" }); // a cough: suppressed
+  t.clock.tick(2_999);
+  assert.equal(t.session.counters.timeouts, 0);
+  t.clock.tick(1);
+  assert.deepEqual(t.summary().slice(2), ["event:timeout:silence"]);
+});
+
+Deno.test("wake session: silence after a wake still times out at the idle timeout", () => {
+  using t = setup();
+  t.session.onDetection({ score: 0.9, energy: 0.1 });
+  t.clock.tick(3_000);
+  assert.deepEqual(t.summary().slice(2), ["event:timeout:silence"]);
+  // speech after the session ended does not reopen it
+  t.session.onSpeechActivity({ event: "speech_start", utt_id: "late", max_ms: 20_000 });
+  assert.equal(t.session.speaking, false);
+  t.session.onSpeechActivity({ event: "speech_end", utt_id: "late" });
+  t.clock.tick(30_000);
+  assert.equal(t.session.counters.timeouts, 1);
+});
+
+Deno.test("wake session: speech that never ends times out at max_ms + the idle timeout", () => {
+  using t = setup();
+  t.session.onDetection({ score: 0.9, energy: 0.1 });
+  t.session.onSpeechActivity({ event: "speech_start", utt_id: "u1", max_ms: 10_000 });
+  t.clock.tick(12_999);
+  assert.equal(t.session.counters.timeouts, 0);
+  t.clock.tick(1);
+  assert.deepEqual(t.summary().slice(2), ["event:timeout:max_speech"]);
+  assert.equal(t.session.speaking, false);
+  // without max_ms, the setting (default 20 s) bounds it
+  t.session.onDetection({ score: 0.9, energy: 0.1 });
+  t.session.onSpeechActivity({ event: "speech_start", utt_id: "u2" });
+  t.clock.tick(22_999);
+  assert.equal(t.session.counters.timeouts, 1);
+  t.clock.tick(1);
+  assert.equal(t.session.counters.timeouts, 2);
+});
+
+Deno.test("wake session: the speech_end of another utterance does not release the hold", () => {
+  using t = setup();
+  t.session.onDetection({ score: 0.9, energy: 0.1 });
+  t.session.onSpeechActivity({ event: "speech_start", utt_id: "u2", max_ms: 20_000 });
+  t.session.onSpeechActivity({ event: "speech_end", utt_id: "u1" });
+  t.clock.tick(10_000);
+  assert.equal(t.session.speaking, true);
+  assert.equal(t.session.counters.timeouts, 0);
+});
+
+Deno.test("wake session: speech during an interrupt holds the paused TTS until the transcript", () => {
+  using t = setup();
+  t.session.onTtsStatus({ event: "speaking_start", utt_id: "utt-9" });
+  t.session.onDetection({ score: 0.8, energy: 0.2 });
+  t.clock.tick(1_000);
+  t.session.onSpeechActivity({ event: "speech_start", utt_id: "u1", max_ms: 20_000 });
+  t.clock.tick(5_000); // past the 2.5 s interrupt window and the 3 s idle timeout
+  assert.equal(t.sent.length, 3); // no resume over the user's voice, no timeout
+  t.session.onSpeechActivity({ event: "speech_end", utt_id: "u1" });
+  t.session.onTranscript("what is the weather");
+  assert.deepEqual(t.summary().slice(3), ["tts:stop:wake_new_request:utt-9"]);
+  t.clock.tick(30_000);
+  assert.equal(t.sent.length, 4);
+});
+
 Deno.test("wake session: wake while TTS speaks interrupts (pause), then resumes after the window", () => {
   using t = setup();
   t.session.onTtsStatus({ event: "speaking_start", utt_id: "utt-1" });

@@ -1,5 +1,5 @@
 /**
- * Speech-to-text payloads: `stt/final` and `stt/partial`.
+ * Speech-to-text payloads: `stt/final`, `stt/partial` and `stt/vad`.
  *
  * @module
  */
@@ -35,3 +35,42 @@ export const PartialTranscript = z.strictObject(transcriptShape(false)).meta({
 });
 /** A parsed {@linkcode PartialTranscript}. */
 export type PartialTranscript = z.output<typeof PartialTranscript>;
+
+/** The voice activity events of {@linkcode SpeechActivity}. */
+export const SPEECH_ACTIVITY_EVENTS = ["speech_start", "speech_end"] as const;
+/** One of {@linkcode SPEECH_ACTIVITY_EVENTS}. */
+export type SpeechActivityEvent = typeof SPEECH_ACTIVITY_EVENTS[number];
+
+/** Why an utterance ended ({@linkcode SpeechActivity} `reason` of a `speech_end`). */
+export const SPEECH_END_REASONS = ["silence", "max_length", "flush", "blip", "muted"] as const;
+/** One of {@linkcode SPEECH_END_REASONS}. */
+export type SpeechEndReason = typeof SPEECH_END_REASONS[number];
+
+/**
+ * SpeechActivity: stt-worker's voice activity detector saw an utterance start or end while
+ * the microphone was listening, on `stt/vad`. Not in py-tars: wake-activation uses it to hold
+ * the wake session open while the user is still speaking.
+ */
+export const SpeechActivity = z.strictObject({
+  message_id: messageIdField(),
+  event: z.enum(SPEECH_ACTIVITY_EVENTS),
+  utt_id: z.string().min(1).max(64).meta({
+    description: "Utterance id; the stt/final of this utterance carries the same utt_id.",
+  }),
+  max_ms: z.int().min(0).max(600_000).nullish().meta({
+    description: "speech_start: the longest the utterance can last (UTTERANCE_MAX_SEC × 1000).",
+  }),
+  reason: z.enum(SPEECH_END_REASONS).nullish().meta({
+    description: "speech_end: silence, max_length, flush (end of audio), blip (too short to " +
+      "transcribe) or muted (dropped by a mute).",
+  }),
+  duration_ms: z.number().min(0).max(600_000).nullish().meta({
+    description: "speech_end: length of the utterance audio (of its voiced part for a blip), ms.",
+  }),
+  ts: epochSecondsField("When it happened (epoch seconds)."),
+}).meta({
+  title: "SpeechActivity",
+  description: "An utterance started or ended in stt-worker's voice activity detector.",
+});
+/** A parsed {@linkcode SpeechActivity}. */
+export type SpeechActivity = z.output<typeof SpeechActivity>;
