@@ -13,6 +13,7 @@ export {
   type PublishEventOptions,
   type PublishOptions,
   type QueueOptions,
+  type RawSubscribeOptions,
   type RequestOptions,
   RequestTimeoutError,
   type SubscribeOptions,
