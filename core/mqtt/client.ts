@@ -14,6 +14,7 @@ import mqtt from "mqtt";
 import type { IClientOptions, IPublishPacket, MqttClient as MqttJsClient } from "mqtt";
 import type { z } from "zod";
 import { Envelope, epochSeconds, newMessageId } from "../contracts/envelope.ts";
+import { clipText, TEXT_LIMITS } from "../contracts/payloads/common.ts";
 import {
   DEFAULT_MAX_BYTES,
   filterOf,
@@ -916,7 +917,11 @@ export class MqttClient {
     const id = newMessageId(); // known before it can echo back to our own subscription
     this.#ownHealthIds.push(id);
     if (this.#ownHealthIds.length > 8) this.#ownHealthIds.shift();
-    await this.publishEvent(topics.systemHealth, status, {
+    // An error text is clipped to the contract's limit rather than failing the health publish.
+    const clipped = typeof status.err === "string"
+      ? { ...status, err: clipText(status.err, TEXT_LIMITS.detail) }
+      : status;
+    await this.publishEvent(topics.systemHealth, clipped, {
       params: { client_id: this.config.clientId },
       correlationId: id,
     });

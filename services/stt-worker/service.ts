@@ -10,11 +10,13 @@
  * @module
  */
 import {
+  clipText,
   type FinalTranscript,
   type Logger,
   type MqttClient,
   RateLimitedLog,
   type Subscription,
+  TEXT_LIMITS,
   topics,
 } from "../../core/mod.ts";
 import type { SttConfig } from "./config.ts";
@@ -210,7 +212,7 @@ export async function startSttWorker(
     }
     if (closed) return;
     const final = {
-      text: result.text,
+      text: clipText(result.text, TEXT_LIMITS.text),
       lang: config.transcriber.language,
       confidence: result.confidence,
       utt_id: id,
@@ -284,7 +286,7 @@ export async function startSttWorker(
       ) return;
       lastPartial = text;
       await client.publishEvent(topics.sttPartial, {
-        text,
+        text: clipText(text, TEXT_LIMITS.text),
         lang: config.transcriber.language,
         confidence: result.confidence,
         utt_id: id,

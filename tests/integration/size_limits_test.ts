@@ -7,9 +7,10 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Envelope } from "../../core/contracts/envelope.ts";
 import { topics } from "../../core/contracts/topics.ts";
+import { TEXT_LIMITS } from "../../core/contracts/payloads/common.ts";
 import { type LogRecord, setupLogging } from "../../core/log/logging.ts";
 import { startBroker } from "../helpers/broker.ts";
-import { rawClient, testClient as client, waitFor } from "../helpers/wait.ts";
+import { collect, rawClient, testClient as client, waitFor } from "../helpers/wait.ts";
 
 const MIB = 1024 * 1024;
 
@@ -127,4 +128,19 @@ Deno.test("publishing over the row's limit fails with a clear error and sends no
   await waitFor(() => seen.length === 1, "the marker frame arrived");
   assert.deepEqual(seen, [8]);
   assert.equal(c.metrics().publishFailed, 3);
+});
+
+Deno.test("publishHealth clips an over-long error text instead of failing", async () => {
+  await using broker = await startBroker();
+  await using c = client(broker.url, { clientId: "tars-clip", enableHealth: true });
+  await c.connect();
+  await using raw = await rawClient(broker.url);
+  const got = await collect(raw, "system/health/tars-clip");
+  await c.publishHealth({ ok: false, event: "storage_error", err: "e".repeat(20_000) });
+  await waitFor(
+    () => got.some((m) => JSON.parse(m.text).data.event === "storage_error"),
+    "the degraded health arrived",
+  );
+  const data = JSON.parse(got.at(-1)!.text).data;
+  assert.equal(data.err.length, TEXT_LIMITS.detail);
 });
