@@ -163,6 +163,11 @@ Deno.test("character: a broken file is reported with its path and the problem", 
     );
     await Deno.writeTextFile(file, "[traits]\nhumor = 1\n");
     await assert.rejects(loadCharacter(file), /\[info\] name is missing/);
+    await Deno.writeTextFile(file, `[info]\nname = "X"\nsystemprompt = "${"p".repeat(70_000)}"\n`);
+    await assert.rejects(loadCharacter(file), /systemprompt: Too big.*shorten it/);
+    const notes = Array.from({ length: 40 }, (_, i) => `n${i} = "${"q".repeat(8_000)}"`).join("\n");
+    await Deno.writeTextFile(file, `[info]\nname = "X"\n[personality_notes]\n${notes}\n`);
+    await assert.rejects(loadCharacter(file), /bytes as JSON, over the \d+ bytes/);
     await assert.rejects(
       loadCharacter(characterFile(dir, "Nobody")),
       /Cannot read the character file/,
