@@ -143,6 +143,8 @@ function range(schema: JsonSchema): string {
   if (min !== undefined && max !== undefined) return ` ${min}..${max}`;
   if (min !== undefined) return ` >= ${min}`;
   if (max !== undefined) return ` <= ${max}`;
+  const minLength = schema.minLength === 1 ? "non-empty, " : "";
+  if (schema.maxLength !== undefined) return ` (${minLength}<= ${schema.maxLength} chars)`;
   if (schema.minLength === 1) return " (non-empty)";
   return "";
 }
@@ -160,7 +162,8 @@ function typeName(schema: JsonSchema): string {
   }
   switch (schema.type) {
     case "array":
-      return `array<${typeName(asSchema(schema.items))}>`;
+      return `array<${typeName(asSchema(schema.items))}>` +
+        (schema.maxItems !== undefined ? ` (<= ${schema.maxItems} items)` : "");
     case "object": {
       if (schema.properties) return "object";
       const values = asSchema(schema.additionalProperties);
@@ -238,6 +241,13 @@ function wireText(spec: TopicSpec): string {
   return spec.acceptsRaw ? "envelope (raw accepted)" : "envelope";
 }
 
+/** A byte count as people read it: `64 KiB`, `1 MiB`, `1000 B`. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} B`;
+}
+
 function renderTopicsMd(): string {
   const blocks: string[] = [
     "# MQTT topics",
@@ -246,7 +256,9 @@ function renderTopicsMd(): string {
     "in `data`; `json` is a bare JSON payload; `binary` is raw bytes. " +
     "`envelope (raw accepted)` topics are always published enveloped, but subscribers also " +
     "accept the bare payload, as py-tars producers send it. `{param}` is one topic level; " +
-    "subscribe with `+` in its place.",
+    "subscribe with `+` in its place. `Max size` is the largest payload in bytes, envelope " +
+    "included: subscribers drop a bigger one unread (counted as `oversized`) and publishing " +
+    "one fails. Free-text fields carry their own `maxLength` in characters (UTF-16 code units).",
     markdownTable(
       [
         "Topic",
@@ -254,6 +266,7 @@ function renderTopicsMd(): string {
         "Wire",
         "QoS",
         "Retain",
+        "Max size",
         "Publishers",
         "Subscribers",
         "Description",
@@ -264,6 +277,7 @@ function renderTopicsMd(): string {
         wireText(spec),
         String(spec.qos),
         spec.retain ? "yes" : "no",
+        formatBytes(spec.maxBytes),
         listOrDash(spec.publishers),
         listOrDash(spec.subscribers),
         spec.description,
@@ -272,7 +286,10 @@ function renderTopicsMd(): string {
     "## Payloads",
   ];
   for (const spec of topicList) {
-    blocks.push(`### \`${spec.topic}\``, spec.description);
+    blocks.push(
+      `### \`${spec.topic}\``,
+      `${spec.description} At most ${formatBytes(spec.maxBytes)} (${spec.maxBytes} bytes).`,
+    );
     if (!spec.schema) {
       blocks.push("Raw bytes: no schema.");
       continue;
@@ -324,10 +341,12 @@ function renderAsyncApi(): string {
       title: messageTitle(spec),
       contentType: spec.wire === "binary" ? "application/octet-stream" : "application/json",
       payload: messagePayload(spec),
+      "x-max-bytes": spec.maxBytes,
     };
     channels[spec.name] = {
       address: spec.topic,
-      description: spec.description + rawNote,
+      description: `${spec.description}${rawNote} Payloads over ${spec.maxBytes} bytes are ` +
+        "dropped.",
       ...(params.length
         ? {
           parameters: Object.fromEntries(

@@ -16,6 +16,7 @@
 export * from "./envelope.ts";
 export * from "./topic.ts";
 export * from "./topics.ts";
+export { clipText, TEXT_LIMITS } from "./payloads/common.ts";
 export * from "./payloads/camera.ts";
 export * from "./payloads/character.ts";
 export * from "./payloads/health.ts";

@@ -64,7 +64,18 @@ export interface TopicSpec<S extends z.ZodType = z.ZodType> {
   readonly subscribers: readonly ServiceName[];
   /** One sentence saying what the topic carries. */
   readonly description: string;
+  /**
+   * The largest payload (bytes on the wire, envelope included) the topic carries. A
+   * subscriber drops a bigger one before parsing it; publishing a bigger one fails.
+   */
+  readonly maxBytes: number;
 }
+
+/**
+ * The payload limit of a row that sets none: 64 KiB, room for the largest control or
+ * conversation message (a 10 000-character utterance in 3-byte UTF-8 is 30 KB).
+ */
+export const DEFAULT_MAX_BYTES = 64 * 1024;
 
 /** The payload type a handler of `spec` receives. */
 export type PayloadOf<T extends TopicSpec> = T extends TopicSpec<infer S> ? z.output<S> : never;

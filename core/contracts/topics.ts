@@ -9,7 +9,13 @@
  * @module
  */
 import type { z } from "zod";
-import type { QoS, ServiceName, TopicSpec, Wire } from "./topic.ts";
+import {
+  DEFAULT_MAX_BYTES,
+  type QoS,
+  type ServiceName,
+  type TopicSpec,
+  type Wire,
+} from "./topic.ts";
 import {
   CameraCaptureRequest,
   CameraFrame,
@@ -60,7 +66,12 @@ interface TopicRowBase {
   subscribers: readonly ServiceName[];
   /** One sentence saying what the topic carries. */
   description: string;
+  /** Largest payload in bytes (envelope included); default {@linkcode DEFAULT_MAX_BYTES}. */
+  maxBytes?: number;
 }
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
 
 /** Input of {@linkcode defineTopic} for an enveloped topic (the default wire). */
 export interface EnvelopeTopicRow<S extends z.ZodType> extends TopicRowBase {
@@ -106,6 +117,10 @@ export function defineTopic(
   if (wire === "json" && !schema) {
     throw new TypeError(`Topic ${row.topic}: a json topic needs a schema`);
   }
+  const maxBytes = row.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+    throw new TypeError(`Topic ${row.topic}: maxBytes must be a positive integer`);
+  }
   return Object.freeze({
     name: row.name,
     topic: row.topic,
@@ -118,6 +133,7 @@ export function defineTopic(
     publishers: Object.freeze([...row.publishers]),
     subscribers: Object.freeze([...row.subscribers]),
     description: row.description,
+    maxBytes,
   });
 }
 
@@ -188,6 +204,7 @@ export const topics = {
     qos: 1,
     publishers: ["router", "llm-worker"],
     subscribers: ["tts-worker", "stt-worker", "memory-worker", "ui-web"],
+    maxBytes: 256 * KIB,
     description: "Text to speak; stt-worker also uses it for echo suppression, memory-worker " +
       "stores it.",
   }),
@@ -199,6 +216,7 @@ export const topics = {
     qos: 1,
     publishers: ["tts-worker"],
     subscribers: ["router", "stt-worker", "wake-activation", "ui-web"],
+    maxBytes: 256 * KIB,
     description: "Playback transitions. QoS 1 (py-tars: 0) because a lost speaking_end " +
       "leaves the microphone muted and the response window closed.",
   }),
@@ -222,6 +240,7 @@ export const topics = {
     qos: 0,
     publishers: ["tts-worker"],
     subscribers: ["ui-web"],
+    maxBytes: 256 * KIB,
     description: "Synthesized speech as ~100 ms PCM16LE mono chunks (base64) for the browser " +
       "speaker (TTS_SINK=mqtt); final marks an utterance's last chunk. Not in py-tars.",
   }),
@@ -235,6 +254,7 @@ export const topics = {
     qos: 1,
     publishers: ["router"],
     subscribers: ["llm-worker"],
+    maxBytes: 1 * MIB,
     description: "A request for a reply; its envelope id (the transcript's message_id) is " +
       "reused by every llm/stream chunk, the llm/response and the memory/query.",
   }),
@@ -246,6 +266,7 @@ export const topics = {
     qos: 1,
     publishers: ["llm-worker"],
     subscribers: ["router", "ui-web"],
+    maxBytes: 256 * KIB,
     description: "Chunks of a streamed reply, then a done marker. QoS 1 (py-tars: 0) because " +
       "a lost chunk is a hole in the spoken sentence.",
   }),
@@ -257,6 +278,7 @@ export const topics = {
     qos: 1,
     publishers: ["llm-worker"],
     subscribers: ["router", "ui-web"],
+    maxBytes: 256 * KIB,
     description: "The final reply or error of a request. QoS 1 (py-tars: 0) because a lost " +
       "response is an unanswered question.",
   }),
@@ -280,6 +302,7 @@ export const topics = {
     acceptsRaw: true,
     publishers: [],
     subscribers: ["llm-worker"],
+    maxBytes: 1 * MIB,
     description: "The tools the LLM may call, from an external MCP bridge; retained so a " +
       "restarted llm-worker gets it (py-tars expects raw {tools}).",
   }),
@@ -291,6 +314,7 @@ export const topics = {
     qos: 1,
     publishers: ["llm-worker"],
     subscribers: [],
+    maxBytes: 256 * KIB,
     description: "A tool call for an external executor (unused in py-tars).",
   }),
   llmToolCallResult: defineTopic({
@@ -301,6 +325,7 @@ export const topics = {
     qos: 1,
     publishers: [],
     subscribers: ["llm-worker"],
+    maxBytes: 1 * MIB,
     description: "The outcome of a tool call, correlated by call_id.",
   }),
 
@@ -325,6 +350,7 @@ export const topics = {
     qos: 1,
     publishers: ["memory-worker"],
     subscribers: ["llm-worker", "ui-web"],
+    maxBytes: 1 * MIB,
     description: "The answer to a memory/query, reusing the query's envelope id.",
   }),
   memoryStore: defineTopic({
@@ -358,6 +384,7 @@ export const topics = {
     qos: 0,
     publishers: ["memory-worker"],
     subscribers: ["llm-worker"],
+    maxBytes: 256 * KIB,
     description: "A CharacterSnapshot or a CharacterSection answering character/get.",
   }),
   characterUpdate: defineTopic({
@@ -381,6 +408,7 @@ export const topics = {
     retain: true,
     publishers: ["memory-worker"],
     subscribers: ["llm-worker", "ui-web"],
+    maxBytes: 256 * KIB,
     description: "The current character, retained; republished on every change.",
   }),
 
@@ -432,6 +460,7 @@ export const topics = {
     qos: 0,
     publishers: ["stt-worker", "ui-web"],
     subscribers: ["stt-worker", "wake-activation"],
+    maxBytes: 64 * KIB,
     description: "Raw PCM16LE mono 16 kHz frames from one microphone (not enveloped).",
   }),
 
@@ -517,6 +546,7 @@ export const topics = {
     qos: 0,
     publishers: ["camera-service"],
     subscribers: [],
+    maxBytes: 8 * MIB,
     description: "Downsampled live frames (ui-web streams MJPEG over HTTP instead).",
   }),
   cameraCapture: defineTopic({
@@ -538,6 +568,7 @@ export const topics = {
     qos: 1,
     publishers: ["camera-service"],
     subscribers: [],
+    maxBytes: 16 * MIB,
     description: "A captured still image answering camera/capture by request_id.",
   }),
   cameraStatus: defineTopic({

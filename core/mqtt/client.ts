@@ -15,6 +15,7 @@ import type { IClientOptions, IPublishPacket, MqttClient as MqttJsClient } from 
 import type { z } from "zod";
 import { Envelope, epochSeconds, newMessageId } from "../contracts/envelope.ts";
 import {
+  DEFAULT_MAX_BYTES,
   filterOf,
   type PayloadInputOf,
   type PayloadOf,
@@ -23,7 +24,7 @@ import {
   type TopicSpec,
   type Wire,
 } from "../contracts/topic.ts";
-import { topics } from "../contracts/topics.ts";
+import { findTopicSpec, topics } from "../contracts/topics.ts";
 import {
   MqttClientConfig,
   type MqttClientConfigInput,
@@ -108,6 +109,22 @@ export interface SubscribeOptions<T> extends QueueOptions {
   wire?: Wire;
   /** Also accept a bare JSON object without an envelope (envelope wire only). */
   acceptRaw?: boolean;
+  /**
+   * Largest payload in bytes; a bigger one is dropped unparsed and counted as `oversized`.
+   * Default: the `maxBytes` of the topic table row of each arriving topic, or
+   * {@linkcode DEFAULT_MAX_BYTES} for a topic outside the table.
+   */
+  maxBytes?: number;
+}
+
+/** Options of {@linkcode MqttClient.subscribeRaw}. */
+export interface RawSubscribeOptions extends TopicSubscribeOptions {
+  /**
+   * Largest payload in bytes; a bigger one is dropped and counted as `oversized`. Default:
+   * the row's `maxBytes` (for a plain filter: the row of each arriving topic, or
+   * {@linkcode DEFAULT_MAX_BYTES} outside the table).
+   */
+  maxBytes?: number;
 }
 
 /** A live subscription. */
@@ -203,6 +220,8 @@ interface Registration {
   readonly schema: z.ZodType | null;
   readonly acceptRaw: boolean;
   readonly eventType: string | null;
+  /** Payload limit in bytes; `null`: the limit of the arriving topic's row. */
+  readonly maxBytes: number | null;
   readonly queue: HandlerQueue<QueuedMessage>;
 }
 
@@ -383,6 +402,8 @@ export class MqttClient {
   readonly #matchCache = new Map<string, readonly Registration[]>();
   /** Topic names that passed `assertTopicName` (a pure check). */
   readonly #validTopics = new Set<string>();
+  /** Topic → the `maxBytes` of its table row ({@linkcode DEFAULT_MAX_BYTES} outside it). */
+  readonly #topicLimits = new Map<string, number>();
   readonly #filters = new Map<string, QoS>();
   readonly #brokerFilters = new Map<string, QoS>();
   readonly #pending = new Map<string, PendingRequest>();
@@ -896,7 +917,7 @@ export class MqttClient {
     data: unknown,
     options: PublishEventOptions,
   ): Promise<string> {
-    const { topic, qos, retain, spec } = this.#resolveTarget(target, options);
+    const { topic, qos, retain, spec, maxBytes } = this.#resolveTarget(target, options);
     const eventType = options.eventType ?? spec?.eventType;
     if (!eventType) {
       throw new TypeError(
@@ -922,6 +943,7 @@ export class MqttClient {
       qos,
       retain,
       options.queueWhenOffline,
+      maxBytes,
     ).then(() => envelope.id);
   }
 
@@ -931,9 +953,16 @@ export class MqttClient {
     value: unknown,
     options: PublishOptions = {},
   ): Promise<void> {
-    const { topic, qos, retain, spec } = this.#resolveTarget(target, options);
+    const { topic, qos, retain, spec, maxBytes } = this.#resolveTarget(target, options);
     const payload = spec?.schema ? this.#validateOutgoing(spec, value) : value;
-    await this.#publishBytes(topic, JSON.stringify(payload), qos, retain, options.queueWhenOffline);
+    await this.#publishBytes(
+      topic,
+      JSON.stringify(payload),
+      qos,
+      retain,
+      options.queueWhenOffline,
+      maxBytes,
+    );
   }
 
   /** Publishes raw bytes (audio frames). */
@@ -942,8 +971,8 @@ export class MqttClient {
     bytes: Uint8Array | string,
     options: PublishOptions = {},
   ): Promise<void> {
-    const { topic, qos, retain } = this.#resolveTarget(target, options);
-    await this.#publishBytes(topic, bytes, qos, retain, options.queueWhenOffline);
+    const { topic, qos, retain, maxBytes } = this.#resolveTarget(target, options);
+    await this.#publishBytes(topic, bytes, qos, retain, options.queueWhenOffline, maxBytes);
   }
 
   /**
@@ -995,7 +1024,7 @@ export class MqttClient {
   #resolveTarget(
     target: TopicSpec | string,
     options: PublishOptions,
-  ): { topic: string; qos: QoS; retain: boolean; spec: TopicSpec | null } {
+  ): { topic: string; qos: QoS; retain: boolean; spec: TopicSpec | null; maxBytes: number } {
     const spec = typeof target === "string" ? null : target;
     // A template without `{` has nothing to fill: topicFor would return it unchanged.
     const topic = spec
@@ -1011,6 +1040,7 @@ export class MqttClient {
       qos: options.qos ?? spec?.qos ?? 0,
       retain: options.retain ?? spec?.retain ?? false,
       spec,
+      maxBytes: spec?.maxBytes ?? this.#topicLimit(topic),
     };
   }
 
@@ -1028,7 +1058,25 @@ export class MqttClient {
     qos: QoS,
     retain: boolean,
     queueWhenOffline = false,
+    maxBytes?: number,
   ): Promise<void> {
+    if (maxBytes !== undefined) {
+      // A UTF-16 code unit is at most 3 bytes of UTF-8: most strings need no count.
+      const size = typeof payload !== "string"
+        ? payload.byteLength
+        : payload.length * 3 <= maxBytes
+        ? 0
+        : Buffer.byteLength(payload, "utf8");
+      if (size > maxBytes) {
+        this.#metrics.publishFailed++;
+        return Promise.reject(
+          new Error(
+            `Cannot publish ${size} bytes on ${topic}: the limit is ${maxBytes} bytes ` +
+              "(topic table). Send less, or raise the row's maxBytes in core/contracts/topics.ts.",
+          ),
+        );
+      }
+    }
     const client = this.#mqtt;
     if (!client || this.#state === "idle") {
       return Promise.reject(
@@ -1107,6 +1155,7 @@ export class MqttClient {
       acceptRaw: target.acceptsRaw,
       qos: options.qos ?? target.qos,
       eventType: target.eventType,
+      maxBytes: target.maxBytes,
     });
   }
 
@@ -1114,7 +1163,7 @@ export class MqttClient {
   subscribeRaw(
     target: TopicSpec | string,
     handler: MessageHandler<Uint8Array>,
-    options: TopicSubscribeOptions = {},
+    options: RawSubscribeOptions = {},
   ): Promise<Subscription> {
     const filter = typeof target === "string"
       ? target
@@ -1122,10 +1171,11 @@ export class MqttClient {
       ? topicFor(target, options.params)
       : filterOf(target);
     const qos = options.qos ?? (typeof target === "string" ? 0 : target.qos);
+    const maxBytes = options.maxBytes ?? (typeof target === "string" ? undefined : target.maxBytes);
     return this.#subscribeInternal(
       filter,
       handler as MessageHandler<unknown>,
-      { ...options, wire: "binary", qos },
+      { ...options, wire: "binary", qos, maxBytes },
     );
   }
 
@@ -1135,6 +1185,12 @@ export class MqttClient {
     options: SubscribeOptions<unknown> & { eventType?: string | null },
   ): Promise<Subscription> {
     assertTopicFilter(filter);
+    if (
+      options.maxBytes !== undefined &&
+      (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 1)
+    ) {
+      throw new TypeError(`maxBytes of the subscription to ${filter} must be a positive integer`);
+    }
     const qos = Math.min(options.qos ?? 0, MAX_SUBSCRIPTION_QOS) as QoS;
     const timeoutMs = options.handlerTimeoutMs ?? 30_000;
     const registration: Registration = {
@@ -1144,6 +1200,7 @@ export class MqttClient {
       schema: options.schema ?? null,
       acceptRaw: options.acceptRaw ?? false,
       eventType: options.eventType ?? null,
+      maxBytes: options.maxBytes ?? null,
       queue: new HandlerQueue<QueuedMessage>({
         maxSize: options.queueSize ?? 256,
         concurrency: options.concurrency ?? 1,
@@ -1255,16 +1312,21 @@ export class MqttClient {
     }
     this.#metrics.received++;
     const topic = packet.topic;
-    const matches = this.#matching(topic);
+    let matches = this.#matching(topic);
     if (matches.length === 0) {
       done();
       return;
     }
-    const incoming = new IncomingPayload(
-      typeof packet.payload === "string"
-        ? UTF8_ENCODER.encode(packet.payload)
-        : packet.payload as Uint8Array,
-    );
+    const raw = typeof packet.payload === "string"
+      ? UTF8_ENCODER.encode(packet.payload)
+      : packet.payload as Uint8Array;
+    // The size limit comes first: an oversized payload is never parsed or hashed.
+    matches = this.#withinLimits(matches, topic, raw.byteLength);
+    if (matches.length === 0) {
+      done();
+      return;
+    }
+    const incoming = new IncomingPayload(raw);
     if (this.#dedupe) {
       let enveloped = false;
       for (const reg of matches) if (reg.wire === "envelope") enveloped = true;
@@ -1286,6 +1348,51 @@ export class MqttClient {
     }
     if (blocked === null) done();
     else Promise.all(blocked).then(() => done());
+  }
+
+  /**
+   * `matches` without the registrations whose size limit `size` exceeds (the same array when
+   * none does); counts the message once as `oversized` and logs per filter, rate-limited.
+   */
+  #withinLimits(
+    matches: readonly Registration[],
+    topic: string,
+    size: number,
+  ): readonly Registration[] {
+    let kept: Registration[] | null = null;
+    for (let i = 0; i < matches.length; i++) {
+      const reg = matches[i];
+      const limit = reg.maxBytes ?? this.#topicLimit(topic);
+      if (size <= limit) {
+        kept?.push(reg);
+        continue;
+      }
+      if (kept === null) {
+        kept = matches.slice(0, i);
+        this.#metrics.oversized++;
+      }
+      this.#warnings.maybe(
+        `oversized:${reg.filter}`,
+        (suppressed) =>
+          this.#log.warn(
+            "Dropped a {size}-byte message on {topic} unread: the limit of {filter} is " +
+              "{limit} bytes (topic table)",
+            { size, topic, filter: reg.filter, limit, suppressed },
+          ),
+      );
+    }
+    return kept ?? matches;
+  }
+
+  /** The `maxBytes` of `topic`'s table row, {@linkcode DEFAULT_MAX_BYTES} outside the table. */
+  #topicLimit(topic: string): number {
+    let limit = this.#topicLimits.get(topic);
+    if (limit === undefined) {
+      limit = findTopicSpec(topic)?.maxBytes ?? DEFAULT_MAX_BYTES;
+      if (this.#topicLimits.size >= TOPIC_CACHE_MAX) this.#topicLimits.clear();
+      this.#topicLimits.set(topic, limit);
+    }
+    return limit;
   }
 
   /** The registrations whose filter matches `topic`, in registration order (cached). */
@@ -1434,6 +1541,7 @@ export class MqttClient {
         acceptRaw: spec.acceptsRaw,
         qos: spec.qos,
         eventType: spec.eventType,
+        maxBytes: spec.maxBytes,
         concurrency: 16,
         queueSize: 1024,
       }).then(() => undefined);

@@ -18,6 +18,8 @@ export interface ClientMetrics {
   duplicates: number;
   /** Received messages rejected: bad JSON, not an envelope, schema violation. */
   invalid: number;
+  /** Received messages dropped unparsed because they exceed their topic's size limit. */
+  oversized: number;
   /** Handler calls that threw or rejected. */
   handlerErrors: number;
   /** Handler calls that exceeded their timeout. */
@@ -39,6 +41,7 @@ export function emptyMetrics(): ClientMetrics {
     dropped: 0,
     duplicates: 0,
     invalid: 0,
+    oversized: 0,
     handlerErrors: 0,
     handlerTimeouts: 0,
     reconnects: 0,

@@ -14,6 +14,7 @@ export {
   type PublishEventOptions,
   type PublishOptions,
   type QueueOptions,
+  type RawSubscribeOptions,
   type RequestOptions,
   RequestTimeoutError,
   type SubscribeOptions,

@@ -6,15 +6,23 @@
  */
 import { Buffer } from "node:buffer";
 import {
+  CAMERA_IMAGE_DATA_MAX,
   type CameraCaptureRequest,
   type CameraStatusEvent,
+  clipText,
   epochSeconds,
   type Logger,
   type MessageContext,
   type MqttClient,
   type Subscription,
+  TEXT_LIMITS,
   topics,
 } from "../../core/mod.ts";
+
+/** Characters of the base64 form of `bytes` bytes. */
+function base64Length(bytes: number): number {
+  return Math.ceil(bytes / 3) * 4;
+}
 import type { Frame, FrameHub } from "./frame_hub.ts";
 import { RateGate } from "./rate_gate.ts";
 import { canPassThrough, type ConvertedImage, convertImage } from "./transcode.ts";
@@ -135,7 +143,10 @@ export async function publishCameraStatus(
   logger?: Logger,
 ): Promise<void> {
   try {
-    await client.publishEvent(topics.cameraStatus, { event, ...extra });
+    const detail = extra.detail === undefined
+      ? {}
+      : { detail: clipText(extra.detail, TEXT_LIMITS.detail) };
+    await client.publishEvent(topics.cameraStatus, { event, ...extra, ...detail });
   } catch (error) {
     logger?.warn("Publishing camera/status {event} failed: {error}", { event, error });
   }
@@ -210,6 +221,12 @@ export class CaptureResponder {
     } catch (caught) {
       error = caught instanceof Error ? caught.message : String(caught);
     }
+    if (image && base64Length(image.bytes.length) > CAMERA_IMAGE_DATA_MAX) {
+      error = `the ${image.format} image is ${image.bytes.length} bytes, over the ` +
+        `${Math.floor(CAMERA_IMAGE_DATA_MAX / 4) * 3}-byte limit of camera/image; ask for a ` +
+        "smaller width/height or jpeg";
+      image = null;
+    }
     const response = image
       ? {
         request_id: requestId,
@@ -230,7 +247,7 @@ export class CaptureResponder {
         height: 0,
         size_bytes: 0,
         success: false,
-        error,
+        error: clipText(error, TEXT_LIMITS.detail),
         purpose: request.purpose ?? null,
         capture_timestamp: capturedAt,
       };

@@ -10,12 +10,14 @@
  * @module
  */
 import {
+  clipText,
   type LLMRequest,
   type Logger,
   type MessageContext,
   type MqttClient,
   RateLimitedLog,
   type Subscription,
+  TEXT_LIMITS,
   topics,
 } from "../../core/mod.ts";
 import {
@@ -139,8 +141,9 @@ export async function startLlmWorker(
     try {
       await client.publishEvent(topics.llmResponse, {
         id: request.id,
-        reply: data.reply ?? null,
-        error: data.error ?? null,
+        // Clipped rather than refused by the contract: an answer must go out.
+        reply: data.reply == null ? null : clipText(data.reply, TEXT_LIMITS.longText),
+        error: data.error == null ? null : clipText(data.error, TEXT_LIMITS.detail),
         provider: backend?.provider ?? null,
         model: data.model ?? null,
         tokens: (data.tokens as Record<string, unknown> | undefined) ?? null,

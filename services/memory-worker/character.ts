@@ -7,7 +7,7 @@
  * @module
  */
 import { parse as parseToml } from "smol-toml";
-import type { CharacterSnapshot } from "../../core/mod.ts";
+import { CharacterSnapshot, topics } from "../../core/mod.ts";
 
 /** The snapshot fields, as published (without `message_id`). */
 export type CharacterProfile = Omit<CharacterSnapshot, "message_id">;
@@ -127,7 +127,7 @@ export async function loadCharacter(path: string): Promise<CharacterProfile> {
   const text_ = (value: unknown) => typeof value === "string" ? value.trim() : null;
   const name = text_(info.name);
   if (!name) throw new Error(`The character file ${path}: [info] name is missing`);
-  return {
+  const profile: CharacterProfile = {
     name,
     description: text_(info.description),
     systemprompt: text_(info.systemprompt),
@@ -138,7 +138,34 @@ export async function loadCharacter(path: string): Promise<CharacterProfile> {
     personality_notes: table("personality_notes"),
     example_interactions: table("example_interactions"),
   };
+  checkCharacterSize(profile, path);
+  return profile;
 }
+
+/**
+ * Throws when `profile` breaks the contract's field limits or would not fit
+ * `system/character/current` (the client would refuse to publish it).
+ */
+function checkCharacterSize(profile: CharacterProfile, path: string): void {
+  const parsed = CharacterSnapshot.safeParse(profile);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(
+      `The character file ${path}: ${issue.path.join(".")}: ${issue.message}; shorten it`,
+    );
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify(profile)).byteLength;
+  const limit = topics.systemCharacterCurrent.maxBytes - CHARACTER_ENVELOPE_BYTES;
+  if (bytes > limit) {
+    throw new Error(
+      `The character file ${path} is ${bytes} bytes as JSON, over the ${limit} bytes ` +
+        "system/character/current carries; shorten its texts",
+    );
+  }
+}
+
+/** Room left in system/character/current for the envelope and the message id. */
+const CHARACTER_ENVELOPE_BYTES = 1_024;
 
 /** Whether `value` is a valid trait value: an integer 0..100. */
 export function isTraitValue(value: unknown): value is number {

@@ -7,7 +7,12 @@
  *
  * @module
  */
-import type { FinalTranscript, MemoryStore, TtsSay } from "../../core/mod.ts";
+import {
+  type FinalTranscript,
+  type MemoryStore,
+  TEXT_LIMITS,
+  type TtsSay,
+} from "../../core/mod.ts";
 import type { MemoryDocument, MemoryKind } from "./store.ts";
 
 /** A memory about to be written. */
@@ -70,8 +75,15 @@ export interface ReplyCollectorOptions {
   readonly onReply: (memory: NewMemory) => void;
 }
 
+/**
+ * Characters of one collected reply at most (the contract's limit for what an LLM writes): a
+ * longer reply is stored as several memories, so that each fits a memory/results document.
+ */
+export const MAX_REPLY_CHARS = TEXT_LIMITS.longText;
+
 interface Pending {
   readonly sentences: string[];
+  chars: number;
   readonly first: TtsSay;
   readonly at: number;
   timer: ReturnType<typeof setTimeout>;
@@ -108,14 +120,20 @@ export class ReplyCollector {
     }
     // A new reply means the others are over (one reply is spoken at a time).
     for (const id of [...this.#pending.keys()]) if (id !== uttId) this.#flush(id);
-    const pending = this.#pending.get(uttId);
+    let pending = this.#pending.get(uttId);
+    if (pending && pending.chars + 1 + text.length > MAX_REPLY_CHARS) {
+      this.#flush(uttId);
+      pending = undefined;
+    }
     if (pending) {
       clearTimeout(pending.timer);
       pending.sentences.push(text);
+      pending.chars += 1 + text.length;
       pending.timer = setTimeout(() => this.#flush(uttId), this.#options.idleMs);
     } else {
       this.#pending.set(uttId, {
         sentences: [text],
+        chars: text.length,
         first: say,
         at,
         timer: setTimeout(() => this.#flush(uttId), this.#options.idleMs),

@@ -10,6 +10,19 @@
 import type { MemoryResult, MemoryRetrievalStrategy } from "../../core/mod.ts";
 import type { MemoryDatabase, RankedId, StoredMemory } from "./store.ts";
 
+/**
+ * Characters of query text embedded at most: embedding models read a few hundred tokens, and
+ * a longer input only costs time.
+ */
+export const MAX_EMBED_QUERY_CHARS = 2_000;
+
+const UTF8 = new TextEncoder();
+
+/** Bytes of `value` as JSON. */
+function jsonBytes(value: unknown): number {
+  return UTF8.encode(JSON.stringify(value)).byteLength;
+}
+
 /** The fusion constant of reciprocal-rank fusion (py-tars: 60). */
 export const RRF_K = 60;
 
@@ -54,6 +67,11 @@ export interface MemorySearch {
   readonly contextWindow: number;
   /** The strategy. */
   readonly strategy: MemoryRetrievalStrategy;
+  /**
+   * Bytes the results may take as JSON (memory/results has a size limit); targets that do not
+   * fit, with their neighbours, are left out and `truncated` set. Default: no limit.
+   */
+  readonly maxResultBytes?: number;
 }
 
 /** What a search found. */
@@ -126,6 +144,9 @@ export class MemorySearcher {
 
     const included = new Set(targets.map((memory) => memory.id));
     const results: MemoryResult[] = [];
+    const byteBudget = search.maxResultBytes ?? Infinity;
+    let bytes = 0;
+    let kept = 0;
     for (const target of targets) {
       const before: StoredMemory[] = [];
       const after: StoredMemory[] = [];
@@ -147,13 +168,25 @@ export class MemorySearcher {
         }
         before.reverse();
       }
-      for (const memory of before) results.push(toResult(memory, "previous", 0));
-      results.push(toResult(target, "target", scores.get(target.id) ?? 0));
-      for (const memory of after) results.push(toResult(memory, "next", 0));
+      const group = [
+        ...before.map((memory) => toResult(memory, "previous", 0)),
+        toResult(target, "target", scores.get(target.id) ?? 0),
+        ...after.map((memory) => toResult(memory, "next", 0)),
+      ];
+      if (byteBudget !== Infinity) {
+        const groupBytes = group.reduce((sum, result) => sum + jsonBytes(result) + 1, 0);
+        if (bytes + groupBytes > byteBudget) {
+          truncated = true;
+          continue;
+        }
+        bytes += groupBytes;
+      }
+      results.push(...group);
+      kept++;
     }
     return {
       results,
-      k: targets.length,
+      k: kept,
       totalTokens: results.reduce((sum, result) => sum + (result.token_count ?? 0), 0),
       truncated,
       strategyUsed,
@@ -166,7 +199,7 @@ export class MemorySearcher {
   ): Promise<{ ids: Array<{ id: number; score: number }>; strategyUsed: string }> {
     // py-tars fuses the top 2k of each list.
     const depth = Math.max(candidates, search.topK * 2);
-    const vector = await this.#options.embedQuery(search.text);
+    const vector = await this.#options.embedQuery(search.text.slice(0, MAX_EMBED_QUERY_CHARS));
     const vectorHits = vector ? this.#store.searchVector(vector, depth) : [];
     const vectorUsable = vector !== null && this.#store.vectorDimensions !== null;
     const vectorOnly = search.strategy === "similarity" ||

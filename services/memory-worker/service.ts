@@ -26,6 +26,10 @@ import { MemorySearcher } from "./retrieval.ts";
 import { MemoryDatabase } from "./store.ts";
 import { MemoryWriter } from "./writer.ts";
 
+/** Bytes of a memory/results envelope besides its results and query (ids, counts, keys). */
+const RESULTS_OVERHEAD_BYTES = 2_048;
+const UTF8 = new TextEncoder();
+
 /** What the service needs from its context. */
 export interface MemoryWorkerContext {
   /** The connected client. */
@@ -195,6 +199,9 @@ export async function startMemoryWorker(
             includeContext: query.include_context,
             contextWindow: query.context_window,
             strategy: query.retrieval_strategy,
+            // Room for the envelope and the echoed query beside the results.
+            maxResultBytes: topics.memoryResults.maxBytes - RESULTS_OVERHEAD_BYTES -
+              UTF8.encode(JSON.stringify(query.text)).byteLength,
           });
           writer.reportSuccess();
         } catch (error) {

@@ -68,14 +68,33 @@ const STOP_WORDS = new Set(
 );
 
 /**
- * An FTS5 query for `text`: its words (letters and digits), quoted, joined by OR, without
+ * Search terms of a lexical query at most: an OR of more terms costs more (each one a posting
+ * list to merge) and no longer ranks better; a question has a handful of meaningful words.
+ */
+export const MAX_QUERY_TERMS = 32;
+
+/** Characters of one search term at most; a longer "word" (a hash, base64) is left out. */
+export const MAX_TERM_LENGTH = 64;
+
+/** Characters of query text read for its terms at most (the contract allows 10 000). */
+export const MAX_QUERY_CHARS = 10_000;
+
+/**
+ * An FTS5 query for `text`: its first {@linkcode MAX_QUERY_TERMS} distinct words (letters
+ * and digits, at most {@linkcode MAX_TERM_LENGTH} characters), quoted, joined by OR, without
  * stop words unless nothing else is left. `null` when the text has no word at all.
  */
 export function lexicalQuery(text: string): string | null {
-  const words = [...new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])];
-  if (words.length === 0) return null;
-  const meaningful = words.filter((word) => !STOP_WORDS.has(word));
-  return (meaningful.length > 0 ? meaningful : words).map((word) => `"${word}"`).join(" OR ");
+  const words = new Set<string>();
+  const meaningful = new Set<string>();
+  for (const [word] of text.slice(0, MAX_QUERY_CHARS).toLowerCase().matchAll(/[\p{L}\p{N}]+/gu)) {
+    if (word.length > MAX_TERM_LENGTH) continue;
+    if (words.size < MAX_QUERY_TERMS) words.add(word);
+    if (!STOP_WORDS.has(word)) meaningful.add(word);
+    if (meaningful.size >= MAX_QUERY_TERMS) break;
+  }
+  if (words.size === 0) return null;
+  return [...(meaningful.size > 0 ? meaningful : words)].map((word) => `"${word}"`).join(" OR ");
 }
 
 const SCHEMA = `

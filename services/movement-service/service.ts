@@ -10,6 +10,7 @@
  * @module
  */
 import {
+  clipText,
   type ConnectionState,
   filterOf,
   type Logger,
@@ -18,6 +19,7 @@ import {
   type Subscription,
   TEST_MOVEMENT_COMMANDS,
   TestMovementRequest,
+  TEXT_LIMITS,
   topics,
 } from "../../core/mod.ts";
 import type { MovementConfig } from "./config.ts";
@@ -156,11 +158,12 @@ export async function startMovementService(
 
   const subscriptions: Subscription[] = [];
   // Any message on movement/stop stops, whatever its shape (the firmware's rule): raw bytes.
+  // Whatever its size too: an oversized stop still stops (stopReason does not read it).
   subscriptions.push(
     await client.subscribeRaw(topics.movementStop, async (bytes, message) => {
       const reason = stopReason(bytes, message.retained);
       await controller.emergencyStop(reason);
-    }, { queueSize: 16, overflow: "drop-oldest" }),
+    }, { queueSize: 16, overflow: "drop-oldest", maxBytes: Number.MAX_SAFE_INTEGER }),
   );
   subscriptions.push(
     await client.subscribe(topics.movementClear, (clear, message) => {
@@ -257,11 +260,15 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function stopReason(bytes: Uint8Array, retained: boolean): string {
   let reason = "movement/stop";
+  if (bytes.byteLength > topics.movementStop.maxBytes) {
+    reason = `movement/stop (a ${bytes.byteLength}-byte message, not read)`;
+    return retained ? `${reason} (retained)` : reason;
+  }
   try {
     const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
     const data = isRecord(value) && isRecord(value.data) ? value.data : value;
     if (isRecord(data) && typeof data.reason === "string" && data.reason) {
-      reason = `movement/stop: ${data.reason}`;
+      reason = `movement/stop: ${clipText(data.reason, TEXT_LIMITS.label)}`;
     }
   } catch {
     // Not JSON: still a stop.

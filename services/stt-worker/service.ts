@@ -13,12 +13,14 @@
  * @module
  */
 import {
+  clipText,
   type FinalTranscript,
   type Logger,
   type MqttClient,
   RateLimitedLog,
   type SpeechEndReason,
   type Subscription,
+  TEXT_LIMITS,
   topics,
 } from "../../core/mod.ts";
 import type { SttConfig } from "./config.ts";
@@ -245,7 +247,7 @@ export async function startSttWorker(
     }
     if (closed) return;
     const final = {
-      text: result.text,
+      text: clipText(result.text, TEXT_LIMITS.text),
       lang: config.transcriber.language,
       confidence: result.confidence,
       utt_id: id,
@@ -329,7 +331,7 @@ export async function startSttWorker(
       ) return;
       lastPartial = text;
       await client.publishEvent(topics.sttPartial, {
-        text,
+        text: clipText(text, TEXT_LIMITS.text),
         lang: config.transcriber.language,
         confidence: result.confidence,
         utt_id: id,

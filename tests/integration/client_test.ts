@@ -166,6 +166,7 @@ Deno.test("request/response under load, also from inside a handler (no deadlock)
     publishers: [],
     subscribers: [],
     description: "test query",
+    maxBytes: 65_536,
   } as const;
   const result = {
     ...query,

@@ -10,6 +10,7 @@ import {
   type LLMStreamDelta,
   type MqttClient,
   type TestMovementRequest,
+  TEXT_LIMITS,
   topics,
 } from "../../core/mod.ts";
 import { type LlmConfig, readLlmConfig } from "../../services/llm-worker/config.ts";
@@ -456,4 +457,17 @@ Deno.test("llm-worker: no LLM configured → every request gets 'LLM not configu
   } finally {
     await broker[Symbol.asyncDispose]();
   }
+});
+
+Deno.test("llm-worker: an over-long error or reply is clipped to the contract, not lost", async () => {
+  await using r = await rig();
+  r.llm.enqueue(fake.error(400, { message: `bad request ${"e".repeat(10_000)}` }));
+  const first = await r.ask("hello", { stream: false });
+  const failed = await r.response(first.id);
+  assert.ok(failed.error && failed.error.length <= TEXT_LIMITS.detail, "error clipped");
+  assert.match(failed.error, /…$/);
+  r.llm.enqueue(fake.text(["z".repeat(TEXT_LIMITS.longText + 10)]));
+  const second = await r.ask("talk a lot", { stream: false });
+  const long = await r.response(second.id);
+  assert.equal(long.reply?.length, TEXT_LIMITS.longText);
 });

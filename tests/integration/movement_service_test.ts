@@ -344,3 +344,30 @@ Deno.test("movement-service main.ts: runs as a process with the sim default, exi
   assert.match(message, /MOVEMENT_DRIVER="servo-magic".*sim, pca9685, esp32/);
   assert.match(message, /MOVEMENT_QUEUE_SIZE/);
 });
+
+Deno.test("movement-service: an oversized movement/stop still stops, unread", async () => {
+  await using broker = await startBroker();
+  await using t = await harness(broker.url);
+  await waitFor(() => t.statuses.some((s) => s.event === "connected"), "connected status", 10_000);
+  await using raw = await rawClient(broker.url);
+  const huge = JSON.stringify({ reason: "x".repeat(topics.movementStop.maxBytes) });
+  await raw.publishAsync(topics.movementStop.topic, huge, { qos: 1 });
+  await waitFor(() => t.events().includes("emergency_stop"), "emergency_stop", 10_000);
+  const stop = t.statuses.find((s) => s.event === "emergency_stop")!;
+  assert.match(stop.detail ?? "", /-byte message, not read/);
+});
+
+Deno.test("movement-service: a long stop reason is clipped, the stop still reported", async () => {
+  await using broker = await startBroker();
+  await using t = await harness(broker.url);
+  await waitFor(() => t.statuses.some((s) => s.event === "connected"), "connected status", 10_000);
+  await using raw = await rawClient(broker.url);
+  await raw.publishAsync(
+    topics.movementStop.topic,
+    JSON.stringify({ reason: "y".repeat(10_000) }),
+    { qos: 1 },
+  );
+  await waitFor(() => t.events().includes("emergency_stop"), "emergency_stop", 10_000);
+  const stop = t.statuses.find((s) => s.event === "emergency_stop")!;
+  assert.ok((stop.detail ?? "").length < 400, `${stop.detail?.length} characters`);
+});

@@ -3,6 +3,7 @@ import FakeTimers from "@sinonjs/fake-timers";
 import { TtsSay } from "../../core/mod.ts";
 import {
   factMemory,
+  MAX_REPLY_CHARS,
   type NewMemory,
   ReplyCollector,
   transcriptMemory,
@@ -18,6 +19,23 @@ import { BUNDLED_CHARACTER_DIR, readMemoryConfig } from "../../services/memory-w
 import { ConfigError } from "../../core/mod.ts";
 
 const say = (text: string, extra: Record<string, unknown> = {}) => TtsSay.parse({ text, ...extra });
+
+Deno.test("ingest: a reply longer than MAX_REPLY_CHARS is stored as several memories", () => {
+  const clock = FakeTimers.install();
+  try {
+    const stored: NewMemory[] = [];
+    const collector = new ReplyCollector({ idleMs: 3000, onReply: (m) => stored.push(m) });
+    const sentence = `${"a".repeat(999)}.`;
+    const count = Math.ceil(MAX_REPLY_CHARS / 1001) * 2;
+    for (let i = 0; i < count; i++) collector.add(say(sentence, { utt_id: "long" }));
+    collector.flushAll();
+    assert.ok(stored.length >= 2, `${stored.length} memories`);
+    assert.ok(stored.every((m) => m.text.length <= MAX_REPLY_CHARS));
+    assert.equal(stored.reduce((n, m) => n + (m.document.sentences as number), 0), count);
+  } finally {
+    clock.uninstall();
+  }
+});
 
 Deno.test("ingest: the sentences of one reply become one memory after it goes quiet", () => {
   const clock = FakeTimers.install();
@@ -154,6 +172,11 @@ Deno.test("character: a broken file is reported with its path and the problem", 
     );
     await Deno.writeTextFile(file, "[traits]\nhumor = 1\n");
     await assert.rejects(loadCharacter(file), /\[info\] name is missing/);
+    await Deno.writeTextFile(file, `[info]\nname = "X"\nsystemprompt = "${"p".repeat(70_000)}"\n`);
+    await assert.rejects(loadCharacter(file), /systemprompt: Too big.*shorten it/);
+    const notes = Array.from({ length: 40 }, (_, i) => `n${i} = "${"q".repeat(8_000)}"`).join("\n");
+    await Deno.writeTextFile(file, `[info]\nname = "X"\n[personality_notes]\n${notes}\n`);
+    await assert.rejects(loadCharacter(file), /bytes as JSON, over the \d+ bytes/);
     await assert.rejects(
       loadCharacter(characterFile(dir, "Nobody")),
       /Cannot read the character file/,

@@ -5,7 +5,12 @@ import {
   MemorySearcher,
   reciprocalRankFusion,
 } from "../../services/memory-worker/retrieval.ts";
-import { lexicalQuery, MemoryDatabase } from "../../services/memory-worker/store.ts";
+import {
+  lexicalQuery,
+  MAX_QUERY_TERMS,
+  MAX_TERM_LENGTH,
+  MemoryDatabase,
+} from "../../services/memory-worker/store.ts";
 import { OnnxEmbedder } from "../../services/memory-worker/embedders/onnx.ts";
 import { EmbeddingIndexer } from "../../services/memory-worker/indexer.ts";
 import { writeTinySentenceModel } from "../helpers/memory_embedders.ts";
@@ -56,6 +61,36 @@ Deno.test("lexical query: quoted words, stop words dropped unless nothing else i
   assert.equal(lexicalQuery("who is it"), '"who" OR "is" OR "it"');
   assert.equal(lexicalQuery("?!"), null);
   assert.equal(lexicalQuery('x" OR 1=1 --'), '"x" OR "1"');
+});
+
+Deno.test("lexical query: at most MAX_QUERY_TERMS terms, none longer than MAX_TERM_LENGTH", () => {
+  const words = Array.from({ length: 5_000 }, (_, i) => `w${i}`);
+  const query = lexicalQuery(`the ${"x".repeat(MAX_TERM_LENGTH + 1)} ${words.join(" ")}`);
+  const terms = query?.split(" OR ") ?? [];
+  assert.equal(terms.length, MAX_QUERY_TERMS);
+  assert.deepEqual(terms.slice(0, 2), ['"w0"', '"w1"'], "the first words, in order");
+  assert.equal(lexicalQuery("x".repeat(MAX_TERM_LENGTH + 1)), null);
+  assert.equal(lexicalQuery(`${"x".repeat(MAX_TERM_LENGTH)} rex`)?.split(" OR ").length, 2);
+});
+
+Deno.test("search: results keep within maxResultBytes, whole targets left out", async () => {
+  const db = seeded(Array.from({ length: 10 }, (_, i) => `rex ${i} ${"語".repeat(1000)}`));
+  const searcher = new MemorySearcher(db, lexicalOnly);
+  const base = {
+    text: "rex",
+    topK: 10,
+    includeContext: false,
+    contextWindow: 0,
+    strategy: "hybrid" as const,
+  };
+  const all = await searcher.search(base);
+  assert.equal(all.k, 10);
+  assert.equal(all.truncated, false);
+  const cut = await searcher.search({ ...base, maxResultBytes: 10_000 });
+  assert.equal(cut.truncated, true);
+  assert.equal(cut.k, 3, "3 000-byte documents");
+  assert.equal(cut.results.length, 3);
+  assert.ok(new TextEncoder().encode(JSON.stringify(cut.results)).byteLength <= 10_000);
 });
 
 Deno.test("store: bm25 finds stemmed words; bad FTS syntax in the query cannot break it", async () => {

@@ -4,7 +4,15 @@
  * @module
  */
 import { z } from "zod";
-import { epochSecondsField, messageIdField, uuidHexField } from "./common.ts";
+import {
+  base64String,
+  detailString,
+  epochSecondsField,
+  idString,
+  labelString,
+  messageIdField,
+  uuidHexField,
+} from "./common.ts";
 
 /** Image formats of a capture (py-tars `Literal["jpeg", "png", "raw"]`). */
 export const CAMERA_IMAGE_FORMATS = ["jpeg", "png", "raw"] as const;
@@ -34,6 +42,12 @@ function cameraBase() {
   };
 }
 
+/** Base64 characters of a captured image at most (about 12 MB of image; camera/image is 16 MiB). */
+export const CAMERA_IMAGE_DATA_MAX = 16_000_000;
+
+/** Base64 characters of a streamed frame at most (about 6 MB of JPEG; camera/frame is 8 MiB). */
+export const CAMERA_FRAME_DATA_MAX = 8_000_000;
+
 /** CameraCaptureRequest: asks camera-service for a still image, on `camera/capture`. */
 export const CameraCaptureRequest = z.strictObject({
   ...cameraBase(),
@@ -42,7 +56,7 @@ export const CameraCaptureRequest = z.strictObject({
   quality: z.int().min(1).max(100).default(85).meta({ description: "JPEG quality." }),
   width: z.int().min(1).nullish().meta({ description: "Desired width in pixels." }),
   height: z.int().min(1).nullish().meta({ description: "Desired height in pixels." }),
-  purpose: z.string().nullish().meta({ description: "Why (for logging)." }),
+  purpose: labelString().nullish().meta({ description: "Why (for logging)." }),
 }).meta({ title: "CameraCaptureRequest", description: "A request for a still image." });
 /** A parsed {@linkcode CameraCaptureRequest}. */
 export type CameraCaptureRequest = z.output<typeof CameraCaptureRequest>;
@@ -50,15 +64,15 @@ export type CameraCaptureRequest = z.output<typeof CameraCaptureRequest>;
 /** CameraImageResponse: a captured image (or the failure), on `camera/image`. */
 export const CameraImageResponse = z.strictObject({
   ...cameraBase(),
-  request_id: z.string().meta({ description: "The capture request's `request_id`." }),
-  image_data: z.string().meta({ description: "Base64-encoded image." }),
+  request_id: idString().meta({ description: "The capture request's `request_id`." }),
+  image_data: base64String(CAMERA_IMAGE_DATA_MAX, "Base64-encoded image."),
   format: z.enum(CAMERA_IMAGE_FORMATS),
   width: z.int().min(0).meta({ description: "Actual width (0 if failed)." }),
   height: z.int().min(0).meta({ description: "Actual height (0 if failed)." }),
   size_bytes: z.int().min(0),
   success: z.boolean().default(true),
-  error: z.string().nullish(),
-  purpose: z.string().nullish(),
+  error: detailString().nullish(),
+  purpose: labelString().nullish(),
   capture_timestamp: epochSecondsField("When the image was captured (epoch seconds)."),
 }).meta({ title: "CameraImageResponse", description: "A captured image." });
 /** A parsed {@linkcode CameraImageResponse}. */
@@ -68,8 +82,8 @@ export type CameraImageResponse = z.output<typeof CameraImageResponse>;
 export const CameraStatusUpdate = z.strictObject({
   ...cameraBase(),
   event: z.enum(CAMERA_STATUS_EVENTS),
-  request_id: z.string().nullish(),
-  detail: z.string().nullish(),
+  request_id: idString().nullish(),
+  detail: detailString().nullish(),
 }).meta({ title: "CameraStatusUpdate", description: "A camera-service status change." });
 /** A parsed {@linkcode CameraStatusUpdate}. */
 export type CameraStatusUpdate = z.output<typeof CameraStatusUpdate>;
@@ -77,7 +91,7 @@ export type CameraStatusUpdate = z.output<typeof CameraStatusUpdate>;
 /** CameraFrame: a live frame for visualisation, on `camera/frame`. */
 export const CameraFrame = z.strictObject({
   ...cameraBase(),
-  frame_data: z.string().meta({ description: "Base64-encoded frame." }),
+  frame_data: base64String(CAMERA_FRAME_DATA_MAX, "Base64-encoded frame."),
   format: z.enum(CAMERA_FRAME_FORMATS).default("jpeg"),
   width: z.int().min(1),
   height: z.int().min(1),

@@ -5,12 +5,19 @@
  * @module
  */
 import { z } from "zod";
-import { jsonObject, jsonObjectDefaultEmpty, messageIdField } from "./common.ts";
+import {
+  jsonObject,
+  jsonObjectDefaultEmpty,
+  labelString,
+  longTextString,
+  messageIdField,
+  textString,
+} from "./common.ts";
 
 /** CharacterGetRequest: asks for the character or one of its sections, on `character/get`. */
 export const CharacterGetRequest = z.strictObject({
   message_id: messageIdField(),
-  section: z.string().nullish().meta({
+  section: labelString().nullish().meta({
     description: "Section name (traits, voice, ...); absent/null = whole snapshot.",
   }),
 }).meta({ title: "CharacterGetRequest", description: "Ask for the character or one section." });
@@ -23,9 +30,9 @@ export type CharacterGetRequest = z.output<typeof CharacterGetRequest>;
  */
 export const CharacterSnapshot = z.strictObject({
   message_id: messageIdField(),
-  name: z.string(),
-  description: z.string().nullish(),
-  systemprompt: z.string().nullish(),
+  name: labelString(),
+  description: textString().nullish(),
+  systemprompt: longTextString().nullish(),
   traits: jsonObjectDefaultEmpty().meta({ description: "Trait name to value 0..100." }),
   voice: jsonObjectDefaultEmpty(),
   meta: jsonObjectDefaultEmpty(),
@@ -42,8 +49,8 @@ export type CharacterSnapshot = z.output<typeof CharacterSnapshot>;
  */
 export const CharacterSection = z.strictObject({
   message_id: messageIdField(),
-  section: z.string(),
-  value: z.union([jsonObject(), z.string()]).nullish(),
+  section: labelString(),
+  value: z.union([jsonObject(), longTextString()]).nullish(),
 }).meta({ title: "CharacterSection", description: "One section of the character." });
 /** A parsed {@linkcode CharacterSection}. */
 export type CharacterSection = z.output<typeof CharacterSection>;
@@ -60,7 +67,7 @@ export type CharacterResult = z.output<typeof CharacterResult>;
 export const CharacterTraitUpdate = z.strictObject({
   message_id: messageIdField(),
   section: z.literal("traits").default("traits"),
-  trait: z.string().min(1),
+  trait: labelString().min(1),
   value: z.int().min(0).max(100),
 }).meta({ title: "CharacterTraitUpdate", description: "Set one trait (0..100)." });
 /** A parsed {@linkcode CharacterTraitUpdate}. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { epochSecondsField, messageIdField } from "./common.ts";
+import { detailString, epochSecondsField, labelString, messageIdField } from "./common.ts";
 
 /**
  * HealthPing: a service's liveness (`system/health/{client_id}`, event `health.status`).
@@ -15,10 +15,10 @@ import { epochSecondsField, messageIdField } from "./common.ts";
 export const HealthPing = z.looseObject({
   message_id: messageIdField(),
   ok: z.boolean().meta({ description: "Whether the service is healthy." }),
-  event: z.string().nullish().meta({
+  event: labelString().nullish().meta({
     description: "What happened: ready, shutdown, lost, an error name...",
   }),
-  err: z.string().nullish().meta({ description: "Error text when `ok` is false." }),
+  err: detailString().nullish().meta({ description: "Error text when `ok` is false." }),
   timestamp: epochSecondsField("When the status was produced (epoch seconds)."),
 }).meta({ title: "HealthPing", description: "Liveness of one MQTT client." });
 /** A parsed {@linkcode HealthPing}. */

@@ -4,7 +4,14 @@
  * @module
  */
 import { z } from "zod";
-import { jsonObject, messageIdField } from "./common.ts";
+import {
+  jsonObject,
+  labelString,
+  longTextString,
+  messageIdField,
+  TEXT_LIMITS,
+  textString,
+} from "./common.ts";
 
 /** The retrieval strategies of {@linkcode MemoryQuery}. */
 export const MEMORY_RETRIEVAL_STRATEGIES = ["hybrid", "recent", "similarity"] as const;
@@ -32,13 +39,13 @@ const queryOptions = {
 
 const MemoryQueryObject = z.strictObject({
   message_id: messageIdField(),
-  text: z.string().meta({ description: "What to search for." }),
+  text: textString().meta({ description: "What to search for." }),
   ...queryOptions,
 }).meta({ title: "MemoryQuery", description: "A memory search." });
 
 const MemoryQueryWithQueryKey = z.strictObject({
   message_id: messageIdField(),
-  query: z.string().meta({ description: "What to search for (raw alias of `text`)." }),
+  query: textString().meta({ description: "What to search for (raw alias of `text`)." }),
   ...queryOptions,
 }).meta({
   title: "MemoryQuery (raw `query` alias)",
@@ -53,13 +60,19 @@ export const MemoryQuery = z.union([MemoryQueryObject, MemoryQueryWithQueryKey])
 /** A parsed {@linkcode MemoryQuery} (always with `text`). */
 export type MemoryQuery = z.output<typeof MemoryQuery>;
 
+/**
+ * Results of a {@linkcode MemoryResults} at most: `top_k` (<= 50) targets, each with up to
+ * `context_window` (<= 5) neighbours on either side.
+ */
+export const MEMORY_RESULTS_MAX = 50 * (1 + 2 * 5);
+
 /** MemoryResult: one document of {@linkcode MemoryResults} (no `message_id`). */
 export const MemoryResult = z.strictObject({
-  document: z.union([jsonObject(), z.string()]).meta({
+  document: z.union([jsonObject(), longTextString()]).meta({
     description: "The stored document: a TtsSay/transcript dict or a string.",
   }),
   score: z.number().nullish(),
-  timestamp: z.string().nullish(),
+  timestamp: labelString().nullish(),
   context_type: z.enum(MEMORY_CONTEXT_TYPES).default("target"),
   token_count: z.int().nullish(),
 }).meta({ title: "MemoryResult", description: "One retrieved document." });
@@ -69,11 +82,11 @@ export type MemoryResult = z.output<typeof MemoryResult>;
 /** MemoryResults: the answer to a {@linkcode MemoryQuery}, on `memory/results`. */
 export const MemoryResults = z.strictObject({
   message_id: messageIdField(),
-  query: z.string().meta({ description: "The query text." }),
+  query: textString().meta({ description: "The query text." }),
   k: z.int().meta({ description: "Number of target (non-context) results." }),
-  results: z.array(MemoryResult).default(() => []),
+  results: z.array(MemoryResult).max(MEMORY_RESULTS_MAX).default(() => []),
   total_tokens: z.int().nullish(),
-  strategy_used: z.string().default("hybrid"),
+  strategy_used: labelString().default("hybrid"),
   truncated: z.boolean().default(false),
 }).meta({ title: "MemoryResults", description: "The answer to a memory search." });
 /** A parsed {@linkcode MemoryResults}. */
@@ -85,8 +98,10 @@ export type MemoryResults = z.output<typeof MemoryResults>;
  */
 export const MemoryStore = z.strictObject({
   message_id: messageIdField(),
-  text: z.string().trim().min(1).max(10_000).meta({ description: "The fact to remember." }),
-  source: z.string().nullish().meta({ description: "Who asked, e.g. `llm-worker`." }),
+  text: z.string().trim().min(1).max(TEXT_LIMITS.text).meta({
+    description: "The fact to remember.",
+  }),
+  source: labelString().nullish().meta({ description: "Who asked, e.g. `llm-worker`." }),
 }).meta({ title: "MemoryStore", description: "A fact for memory-worker to keep." });
 /** A parsed {@linkcode MemoryStore}. */
 export type MemoryStore = z.output<typeof MemoryStore>;

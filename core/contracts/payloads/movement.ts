@@ -7,8 +7,11 @@
  */
 import { z } from "zod";
 import {
+  detailString,
   epochSecondsField,
+  idString,
   jsonObjectDefaultEmpty,
+  labelString,
   messageIdField,
   uuidHexField,
 } from "./common.ts";
@@ -116,7 +119,7 @@ export const TestMovementRequest = z.strictObject({
   params: jsonObjectDefaultEmpty().meta({
     description: "Command parameters (MoveLegsParams / MoveArmParams).",
   }),
-  request_id: z.string().nullish().meta({ description: "Echoed in movement/status." }),
+  request_id: idString().nullish().meta({ description: "Echoed in movement/status." }),
 }).meta({ title: "TestMovementRequest", description: "A movement command for the ESP32." });
 /** A parsed {@linkcode TestMovementRequest}. */
 export type TestMovementRequest = z.output<typeof TestMovementRequest>;
@@ -127,7 +130,7 @@ export type TestMovementRequest = z.output<typeof TestMovementRequest>;
  */
 export const EmergencyStopCommand = z.strictObject({
   ...movementBase(),
-  reason: z.string().nullish(),
+  reason: detailString().nullish(),
 }).meta({ title: "EmergencyStopCommand", description: "Stop all movement now." });
 /** A parsed {@linkcode EmergencyStopCommand}. */
 export type EmergencyStopCommand = z.output<typeof EmergencyStopCommand>;
@@ -139,9 +142,9 @@ export type EmergencyStopCommand = z.output<typeof EmergencyStopCommand>;
 export const MovementStatusUpdate = z.strictObject({
   ...movementBase(),
   event: z.enum(MOVEMENT_STATUS_EVENTS),
-  command: z.string().nullish().meta({ description: "The command this status is about." }),
-  detail: z.string().nullish(),
-  request_id: z.string().nullish().meta({ description: "The request's `request_id`." }),
+  command: labelString().nullish().meta({ description: "The command this status is about." }),
+  detail: detailString().nullish(),
+  request_id: idString().nullish().meta({ description: "The request's `request_id`." }),
 }).meta({ title: "MovementStatusUpdate", description: "Execution status from the ESP32." });
 /** A parsed {@linkcode MovementStatusUpdate}. */
 export type MovementStatusUpdate = z.output<typeof MovementStatusUpdate>;
@@ -151,18 +154,18 @@ export type MovementStatusUpdate = z.output<typeof MovementStatusUpdate>;
  * `{event, timestamp}` plus the fields of that event.
  */
 export const MovementControllerState = z.strictObject({
-  event: z.string().min(1).meta({
+  event: labelString().min(1).meta({
     description: "ready/firmware_online, frame_applied, command_queued, command_error, " +
       "stopped, shutdown, error (any string accepted).",
   }),
   timestamp: epochSecondsField("Firmware clock, epoch seconds (MicroPython epoch may differ)."),
   channels: z.int().min(0).nullish().meta({ description: "frame_applied: channels set." }),
-  command: z.string().nullish().meta({ description: "command_queued: the command." }),
+  command: labelString().nullish().meta({ description: "command_queued: the command." }),
   speed: z.number().nullish().meta({ description: "command_queued: its speed." }),
   queue_size: z.int().min(0).nullish().meta({ description: "command_queued: queue length." }),
-  error: z.string().nullish().meta({ description: "command_error / error: what failed." }),
-  detail: z.string().nullish().meta({ description: "error: details." }),
-  reason: z.string().nullish().meta({ description: "stopped: why." }),
+  error: detailString().nullish().meta({ description: "command_error / error: what failed." }),
+  detail: detailString().nullish().meta({ description: "error: details." }),
+  reason: detailString().nullish().meta({ description: "stopped: why." }),
 }).meta({ title: "MovementControllerState", description: "State report of the ESP32." });
 /** A parsed {@linkcode MovementControllerState}. */
 export type MovementControllerState = z.output<typeof MovementControllerState>;
@@ -243,12 +246,12 @@ export type MovementCommand = z.output<typeof MovementCommand>;
 /** MovementFrame: py-tars frame-based frame model (unused there; the ESP32 reads ServoFrame). */
 export const MovementFrame = z.strictObject({
   ...movementBase(),
-  id: z.string(),
+  id: idString(),
   seq: z.int(),
   total: z.int(),
   duration_ms: z.int(),
   hold_ms: z.int(),
-  channels: z.record(z.string().regex(/^\d+$/), z.int()).meta({
+  channels: z.record(z.string().max(8).regex(/^\d+$/), z.int()).meta({
     description: "Channel number to pulse width.",
   }),
   disable_after: z.boolean().default(false),
@@ -260,10 +263,10 @@ export type MovementFrame = z.output<typeof MovementFrame>;
 /** MovementState: py-tars frame-based progress model (unused there). */
 export const MovementState = z.strictObject({
   ...movementBase(),
-  id: z.string(),
+  id: idString(),
   event: z.enum(MOVEMENT_STATE_EVENTS),
   seq: z.int().nullish(),
-  detail: z.string().nullish(),
+  detail: detailString().nullish(),
 }).meta({ title: "MovementState", description: "Progress of a frame-based command." });
 /** A parsed {@linkcode MovementState}. */
 export type MovementState = z.output<typeof MovementState>;

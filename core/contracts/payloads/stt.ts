@@ -4,17 +4,17 @@
  * @module
  */
 import { z } from "zod";
-import { epochSecondsField, messageIdField } from "./common.ts";
+import { epochSecondsField, idString, labelString, messageIdField, textString } from "./common.ts";
 
 function transcriptShape(isFinal: boolean) {
   return {
     message_id: messageIdField(),
-    text: z.string().meta({ description: "The transcribed text." }),
-    lang: z.string().default("en"),
+    text: textString().meta({ description: "The transcribed text." }),
+    lang: labelString().default("en"),
     confidence: z.number().min(0).max(1).nullish().meta({
       description: "Recogniser confidence 0..1 (py-tars: Whisper's language probability).",
     }),
-    utt_id: z.string().nullish().meta({ description: "Utterance id, when known." }),
+    utt_id: idString().nullish().meta({ description: "Utterance id, when known." }),
     ts: epochSecondsField("When the utterance was transcribed (epoch seconds)."),
     is_final: z.boolean().default(isFinal),
   };

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { epochSecondsField, messageIdField } from "./common.ts";
+import { epochSecondsField, idString, labelString, messageIdField } from "./common.ts";
 
 /**
  * HeartbeatPayload: raw JSON (not enveloped) on `system/keepalive/{client_id}`,
@@ -13,7 +13,7 @@ import { epochSecondsField, messageIdField } from "./common.ts";
  */
 export const HeartbeatPayload = z.strictObject({
   ok: z.boolean().default(true),
-  event: z.string().default("heartbeat"),
+  event: labelString().default("heartbeat"),
   timestamp: z.number().meta({ description: "Epoch seconds; required, as in py-tars." }),
 }).meta({ title: "HeartbeatPayload", description: "Keepalive beat of one MQTT client." });
 /** A parsed {@linkcode HeartbeatPayload}. */
@@ -25,9 +25,9 @@ export type HeartbeatPayload = z.output<typeof HeartbeatPayload>;
  */
 export const SystemMetrics = z.strictObject({
   message_id: messageIdField(),
-  client_id: z.string().min(1).meta({ description: "MQTT client id of the reporter." }),
+  client_id: idString().min(1).meta({ description: "MQTT client id of the reporter." }),
   timestamp: epochSecondsField("When the counters were read (epoch seconds)."),
-  counters: z.record(z.string(), z.number()).meta({
+  counters: z.record(labelString(), z.number()).meta({
     description: "Counter name to value, e.g. published, received, dropped.",
   }),
 }).meta({ title: "SystemMetrics", description: "Counters of one MQTT client." });

@@ -4,18 +4,28 @@
  * @module
  */
 import { z } from "zod";
-import { epochSecondsField, messageIdField } from "./common.ts";
+import {
+  base64String,
+  detailString,
+  epochSecondsField,
+  idString,
+  labelString,
+  longTextString,
+  messageIdField,
+} from "./common.ts";
 
 /** TtsSay: asks tts-worker to speak `text`, on `tts/say`. */
 export const TtsSay = z.strictObject({
   message_id: messageIdField(),
-  text: z.string().meta({ description: "Text to speak (markdown is reduced to plain text)." }),
-  voice: z.string().nullish(),
-  lang: z.string().nullish(),
-  utt_id: z.string().nullish().meta({
+  text: longTextString().meta({
+    description: "Text to speak (markdown is reduced to plain text).",
+  }),
+  voice: labelString().nullish(),
+  lang: labelString().nullish(),
+  utt_id: idString().nullish().meta({
     description: "Utterance id; sentences sharing it may be aggregated.",
   }),
-  style: z.string().nullish(),
+  style: labelString().nullish(),
   stt_ts: z.number().nullish().meta({ description: "`ts` of the transcript that caused it." }),
   wake_ack: z.boolean().nullish().meta({ description: 'A wake acknowledgement ("Yes?").' }),
   system_announce: z.boolean().nullish().meta({
@@ -40,10 +50,10 @@ export type TtsStatusEvent = typeof TTS_STATUS_EVENTS[number];
 export const TtsStatus = z.strictObject({
   message_id: messageIdField(),
   event: z.enum(TTS_STATUS_EVENTS),
-  text: z.string().default(""),
+  text: longTextString().default(""),
   timestamp: epochSecondsField("When the transition happened (epoch seconds)."),
-  utt_id: z.string().nullish(),
-  reason: z.string().nullish().meta({
+  utt_id: idString().nullish(),
+  reason: detailString().nullish().meta({
     description: "Why playback ended early, e.g. the stop reason.",
   }),
   wake_ack: z.boolean().nullish(),
@@ -63,12 +73,12 @@ export type TtsControlAction = typeof TTS_CONTROL_ACTIONS[number];
  * parses. `message_id` is optional and not generated, since neither shape has it.
  */
 export const TtsControl = z.strictObject({
-  message_id: z.string().nullish(),
+  message_id: idString().nullish(),
   action: z.enum(TTS_CONTROL_ACTIONS),
-  reason: z.string().nullish().meta({
+  reason: labelString().nullish().meta({
     description: "Why, e.g. wake_interrupt, wake_resume, wake_cancel.",
   }),
-  id: z.string().nullish().meta({
+  id: idString().nullish().meta({
     description: "Utterance id to control; ignored by tts-worker when it is not the current one.",
   }),
 }).meta({ title: "TtsControl", description: "Pause, resume or stop TTS playback." });
@@ -79,17 +89,23 @@ export type TtsControl = z.output<typeof TtsControl>;
 export const TTS_AUDIO_FORMATS = ["pcm_s16le"] as const;
 
 /**
+ * Base64 characters of a {@linkcode TtsAudioChunk} at most: 1 s (TTS_CHUNK_MS <= 1000) of
+ * 48 kHz PCM16 mono is 96 000 bytes, 128 000 in base64.
+ */
+export const TTS_AUDIO_DATA_MAX = 200_000;
+
+/**
  * TtsAudioChunk: about 100 ms of synthesized speech for a remote speaker (ui-web's browser
  * player), on `tts/audio`. Chunks of one utterance share `utt_id` and count `seq` up from 0;
  * the last one has `final: true` (its `data` may be empty, e.g. after a stop).
  */
 export const TtsAudioChunk = z.strictObject({
-  utt_id: z.string().meta({ description: "Utterance the chunk belongs to." }),
+  utt_id: idString().meta({ description: "Utterance the chunk belongs to." }),
   seq: z.int().min(0).meta({ description: "Position in the utterance, from 0." }),
   sample_rate: z.int().min(1).meta({ description: "Samples per second, e.g. 22050." }),
   channels: z.literal(1).meta({ description: "Always mono." }),
   format: z.enum(TTS_AUDIO_FORMATS),
-  data: z.string().meta({ description: "Base64 of the PCM16LE mono samples." }),
+  data: base64String(TTS_AUDIO_DATA_MAX, "Base64 of the PCM16LE mono samples."),
   final: z.boolean().meta({ description: "The last chunk of the utterance." }),
 }).meta({ title: "TtsAudioChunk", description: "A chunk of synthesized speech audio." });
 /** A parsed {@linkcode TtsAudioChunk}. */

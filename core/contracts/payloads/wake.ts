@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { messageIdField } from "./common.ts";
+import { idString, labelString, messageIdField } from "./common.ts";
 
 /** The wake event types wake-activation sends (`WakeEvent.type` accepts any string). */
 export const WAKE_EVENT_TYPES = [
@@ -24,13 +24,13 @@ export type WakeEventType = typeof WAKE_EVENT_TYPES[number];
  */
 export const WakeEvent = z.strictObject({
   message_id: messageIdField(),
-  type: z.string().min(1).meta({
+  type: labelString().min(1).meta({
     description: "wake, interrupt, timeout, resume, cancelled or error (any string accepted).",
   }),
-  tts_id: z.string().nullish().meta({ description: "Utterance id of the TTS being interrupted." }),
+  tts_id: idString().nullish().meta({ description: "Utterance id of the TTS being interrupted." }),
   confidence: z.number().min(0).max(1).nullish().meta({ description: "Detector score 0..1." }),
   energy: z.number().min(0).nullish().meta({ description: "Audio energy (RMS) at detection." }),
-  cause: z.string().nullish().meta({
+  cause: labelString().nullish().meta({
     description: "Why: wake_phrase, double_wake, silence, timeout...",
   }),
   ts: z.number().nullish().meta({
@@ -52,7 +52,7 @@ export type WakeMicAction = typeof WAKE_MIC_ACTIONS[number];
 export const WakeMicCommand = z.strictObject({
   message_id: messageIdField(),
   action: z.enum(WAKE_MIC_ACTIONS),
-  reason: z.string().default("wake"),
+  reason: labelString().default("wake"),
   ttl_ms: z.int().min(0).nullish().meta({
     description: "Revert the action after this many ms; absent/null = keep.",
   }),
