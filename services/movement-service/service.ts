@@ -196,8 +196,14 @@ export async function startMovementService(
       }
       counters.invalid++;
       const fields = isRecord(data) ? data : {};
-      const command = typeof fields.command === "string" ? fields.command : undefined;
-      const requestId = typeof fields.request_id === "string" ? fields.request_id : undefined;
+      // Echoed back on movement/status, so cut to the contract's limits (a hostile command
+      // name must not make the status itself invalid and so unpublishable).
+      const command = typeof fields.command === "string"
+        ? clipText(fields.command, TEXT_LIMITS.label)
+        : undefined;
+      const requestId = typeof fields.request_id === "string"
+        ? clipText(fields.request_id, TEXT_LIMITS.id)
+        : undefined;
       if (command === "stop") {
         void controller.emergencyStop("stop command (invalid fields ignored)");
         return;

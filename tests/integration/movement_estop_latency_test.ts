@@ -63,7 +63,9 @@ Deno.test("movement-service: e-stop latency is unchanged after an invalid moveme
           `(alone: ${baseline.toFixed(0)} ms)`,
       );
     }
-    assert.equal(events("command_failed"), 2, "both huge commands were refused");
+    // The 60 000-character command is parsed and refused; the 1 MB one is over movement/test's
+    // 64 KiB row limit and dropped unread by the client (so no status for it).
+    assert.equal(events("command_failed"), 1, "the 60 000-character command was refused");
   } finally {
     // A service stuck in a regex ignores SIGTERM: give it 5 s, then SIGKILL.
     try {
