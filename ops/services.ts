@@ -50,7 +50,9 @@ export interface ServiceSpec {
   readonly external?: readonly string[];
   /**
    * Settings `deno task dev` gives the service unless the environment sets them: the backends
-   * that need no hardware and no accounts (the service's own defaults suit the robot).
+   * that need no hardware and no accounts, where the service's own default is not one already
+   * (stt-worker's is the ALSA microphone). The robot's settings are in `ops/robot.env`, which
+   * `deno task dev` does not load.
    */
   readonly devEnv?: Readonly<Record<string, string>>;
 }

@@ -1,6 +1,6 @@
 /**
  * Configuration: typed, validated environment parsing shared by every service, and the
- * MQTT client's own settings (py-tars names and defaults).
+ * MQTT client's own settings (py-tars names and defaults; `MQTT_URL` without py-tars' password).
  *
  * @module
  */

@@ -91,7 +91,10 @@ export function parseMqttUrl(url: string): MqttConnectionParams {
   };
 }
 
-/** Settings of an {@linkcode MqttClient}; every field has the py-tars default. */
+/**
+ * Settings of an {@linkcode MqttClient}; every field has the py-tars default, except `url`
+ * (py-tars required it; `mqtt://127.0.0.1:1883` here, without py-tars' services' password).
+ */
 export interface MqttClientConfig {
   /** Broker URL. Env `MQTT_URL`, default `mqtt://127.0.0.1:1883`. */
   readonly url: string;

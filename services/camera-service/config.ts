@@ -1,6 +1,7 @@
 /**
  * camera-service configuration from the environment (py-tars names and defaults where they
- * exist; see the README for the table).
+ * exist, except the device: the test pattern, not py-tars' `/dev/video0`; see the README for the
+ * table and docs/migration.md for the reason).
  *
  * @module
  */

@@ -1,6 +1,8 @@
 /**
  * memory-worker configuration from the environment, with py-tars' names and defaults
- * (§4.6) where they exist, plus the embedder backends of TARS-Deno.
+ * (§4.6) where they exist, plus the embedder backends of TARS-Deno. Not py-tars' defaults:
+ * `MEMORY_FILE` (another format), `CHARACTER_DIR` (bundled) and no embedding model
+ * (`EMBED_BACKEND=none`); docs/migration.md says why.
  *
  * @module
  */

@@ -1,6 +1,7 @@
 /**
  * stt-worker configuration from the environment, with py-tars' names and defaults (§4.1)
- * where they exist. New variables (audio sources, Silero VAD, sherpa-onnx) say so in the
+ * where they exist, except `STT_BACKEND` and `CHUNK_DURATION_MS` (docs/migration.md says why).
+ * New variables (audio sources, Silero VAD, sherpa-onnx) say so in the
  * README's Environment table.
  *
  * @module

@@ -1,6 +1,6 @@
 /**
- * tts-worker configuration from the environment (py-tars names and defaults where they exist;
- * see the README for the table).
+ * tts-worker configuration from the environment (py-tars names and defaults where they exist,
+ * except `TTS_PROVIDER`, espeak here; docs/migration.md says why; see the README for the table).
  *
  * @module
  */

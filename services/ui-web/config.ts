@@ -17,6 +17,9 @@ export const UI_WEB_ENV = {
   UI_HISTORY_SIZE: envVar.int(200, { min: 0, max: 10_000 }),
 };
 
+/** py-tars' older names, read when the `UI_*` name is unset. */
+export const UI_WEB_ENV_ALIASES = { UI_PORT: ["PORT"] } as const;
+
 /** The parsed configuration. */
 export interface UiWebConfig {
   /** Interface the HTTP server binds (`UI_HOST`). */
@@ -50,7 +53,7 @@ export function isLoopbackHost(host: string): boolean {
 export function readUiWebConfig(
   env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
 ): UiWebConfig {
-  const { values, issues } = readEnv(UI_WEB_ENV, env, { aliases: { UI_PORT: ["PORT"] } });
+  const { values, issues } = readEnv(UI_WEB_ENV, env, { aliases: UI_WEB_ENV_ALIASES });
   const problems: ConfigIssue[] = [...issues];
   if (!isLoopbackHost(values.UI_HOST) && !values.UI_TOKEN) {
     problems.push({

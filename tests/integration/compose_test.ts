@@ -2,7 +2,8 @@
  * ops/compose.yml: every service is there, runs its entrypoint with exactly the permissions of
  * ops/services.ts (the same as `deno task dev` and the compiled binaries), logs in with the env
  * file the setup command (`make_passwords.ts --compose`) writes for it, and every variable it
- * sets is one a service reads (documented in docs/configuration.md). The Mosquitto config it
+ * sets is one a service reads (documented in docs/configuration.md). Every service loads the
+ * robot profile (ops/robot.env) first, so ../.env wins over it. The Mosquitto config it
  * mounts starts on the installed Mosquitto with the files compose mounts beside it (what that
  * config refuses is proven in mosquitto_security_test.ts).
  */
@@ -68,6 +69,28 @@ Deno.test("compose: each service logs in with the env file the setup command wri
     assert.ok(volumes.includes("./mosquitto/tars.acl:/mosquitto/config/tars.acl:ro"));
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("compose: every service loads the robot profile, then ../.env, which wins", () => {
+  const profile = Deno.readTextFileSync(new URL("robot.env", OPS));
+  const profileVariables = [...profile.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
+  assert.ok(profileVariables.length > 0);
+  const { services } = compose();
+  for (const name of serviceNames) {
+    const files = services[name].env_file ?? [];
+    // compose applies env files in order, a later one overriding an earlier one.
+    assert.equal(files[0], "./robot.env", `${name}: the profile comes first`);
+    assert.deepEqual(files[1], { path: "../.env", required: false }, `${name}: then ../.env`);
+    // `environment:` overrides every env file: a profile variable there could not be changed
+    // in .env (and the profile would live in two places).
+    for (const variable of profileVariables) {
+      assert.equal(
+        services[name].environment?.[variable],
+        undefined,
+        `${name} sets ${variable} in environment:; it belongs in ops/robot.env`,
+      );
+    }
   }
 });
 

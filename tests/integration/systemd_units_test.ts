@@ -1,6 +1,7 @@
 /**
  * ops/systemd: `systemd-analyze verify` accepts the template unit (instantiated for every
- * service, with each device drop-in applied) and the target, with no warning at all.
+ * service, with each device drop-in applied) and the target, with no warning at all; the unit
+ * loads the robot profile before the service's own settings, and deploy.md installs it.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -23,6 +24,29 @@ Deno.test("systemd: every drop-in belongs to a service", () => {
     if (!m) continue;
     assert.ok((serviceNames as readonly string[]).includes(m[1]), `${entry.name}: no such service`);
   }
+});
+
+Deno.test("systemd: the robot profile is loaded first, so the service's own files win", async () => {
+  const unit = await Deno.readTextFile(new URL("tars@.service", SYSTEMD_DIR));
+  // systemd reads EnvironmentFile= lines in order and a later file overrides an earlier one.
+  const files = [...unit.matchAll(/^EnvironmentFile=(.*)$/gm)].map((m) => m[1]);
+  assert.deepEqual(files, [
+    "-/etc/tars/robot.env", // optional: without it the services' defaults apply
+    "-/etc/tars/%i.env",
+    "/etc/tars/%i.mqtt.env",
+  ]);
+  // Drop-ins must not load another profile or replace the list.
+  for (const name of serviceNames) {
+    const dropIn = new URL(`tars@${name}.service.d/devices.conf`, SYSTEMD_DIR);
+    const text = await Deno.readTextFile(dropIn).catch(() => "");
+    assert.doesNotMatch(text, /^EnvironmentFile=/m, `${name}: drop-in sets EnvironmentFile`);
+  }
+  const deploy = await Deno.readTextFile(new URL("../../docs/deploy.md", import.meta.url));
+  assert.match(
+    deploy,
+    /cp ops\/robot\.env \/etc\/tars\/robot\.env/,
+    "deploy.md installs the profile",
+  );
 });
 
 Deno.test({

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ConfigError, envVar, parseEnv } from "../../core/config/env.ts";
 import { MqttClientConfig, parseMqttUrl, redactUrl } from "../../core/config/mqtt_config.ts";
 
-Deno.test("MqttClientConfig.fromEnv: py-tars defaults", () => {
+Deno.test("MqttClientConfig.fromEnv: py-tars defaults, MQTT_URL without a password", () => {
   const c = MqttClientConfig.fromEnv({ MQTT_CLIENT_ID: "tars-stt" });
   assert.deepEqual(c, {
     url: "mqtt://127.0.0.1:1883",

@@ -1,12 +1,12 @@
 /**
- * stt-worker configuration: py-tars defaults, derived values, and ConfigError naming the
- * variable, its value and what is allowed.
+ * stt-worker configuration: defaults (py-tars' but two, see docs/migration.md), derived values,
+ * and ConfigError naming the variable, its value and what is allowed.
  */
 import assert from "node:assert/strict";
 import { ConfigError } from "../../core/mod.ts";
 import { readSttConfig, STT_ENV } from "../../services/stt-worker/config.ts";
 
-Deno.test("stt config: defaults are py-tars'", () => {
+Deno.test("stt config: defaults are py-tars' but STT_BACKEND and CHUNK_DURATION_MS", () => {
   const c = readSttConfig({});
   assert.equal(c.audio.source, "alsa");
   assert.equal(c.audio.publishName, "stt");

@@ -86,7 +86,7 @@ Deno.test("wake gate: PcmFramer reassembles frames from chunks of any size, odd 
   assert.equal(framer.pending, 0);
 });
 
-Deno.test("wake config: py-tars names and defaults", () => {
+Deno.test("wake config: py-tars names and defaults, the bundled model", () => {
   const config = readWakeConfig({});
   assert.equal(config.audioTopic, "audio/pcm/+");
   assert.equal(config.modelPath, undefined);
