@@ -1311,6 +1311,27 @@ export class MqttClient {
       return; // shutting down: never acknowledge, so the broker keeps QoS 1 messages
     }
     this.#metrics.received++;
+    try {
+      this.#dispatch(packet, done);
+    } catch (error) {
+      // Nothing a payload does may end the service (an uncaught error in MQTT.js's
+      // message callback would): drop it, count it, say so (rate-limited), acknowledge it.
+      this.#metrics.invalid++;
+      this.#warnings.maybe(
+        `dispatch:${(error as Error)?.name ?? typeof error}`,
+        (suppressed) =>
+          this.#log.warn("Dropped a message on {topic} that failed to decode: {error}", {
+            topic: packet.topic,
+            error,
+            suppressed,
+          }),
+      );
+      done();
+    }
+  }
+
+  /** Decodes `packet` for every matching subscription and queues it (see #onPublish). */
+  #dispatch(packet: IPublishPacket, done: (error?: Error) => void): void {
     const topic = packet.topic;
     let matches = this.#matching(topic);
     if (matches.length === 0) {

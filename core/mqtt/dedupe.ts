@@ -39,6 +39,14 @@ export function canonicalHash(value: unknown): string {
 const NUMBER_BITS = new Float64Array(1);
 const NUMBER_WORDS = new Uint32Array(NUMBER_BITS.buffer);
 
+/** Nesting levels hashed by recursion; deeper values go through an explicit stack. */
+const MAX_RECURSION = 64;
+
+/** An object key on {@linkcode HashState.deepValue}'s stack (hashed as text, not a value). */
+class ObjectKey {
+  constructor(readonly key: string) {}
+}
+
 /** The two multiplicative lanes of {@linkcode hash53}, fed piece by piece. */
 class HashState {
   h1 = 0xdeadbeef;
@@ -63,7 +71,16 @@ class HashState {
     this.h2 = h2;
   }
 
-  value(value: unknown): void {
+  /**
+   * Hashes `value` depth first. Recursion stops at {@linkcode MAX_RECURSION}: a deeper value
+   * (a hostile 50 000-level payload) is hashed by {@linkcode HashState.deepValue}, the same
+   * steps on an explicit stack, so no payload can overflow the call stack.
+   */
+  value(value: unknown, depth = 0): void {
+    if (depth > MAX_RECURSION && value !== null && typeof value === "object") {
+      this.deepValue(value);
+      return;
+    }
     switch (typeof value) {
       case "string":
         this.code(0x73); // s
@@ -92,7 +109,7 @@ class HashState {
     if (Array.isArray(value)) {
       this.code(0x5b); // [
       this.code(value.length);
-      for (const item of value) this.value(item);
+      for (const item of value) this.value(item, depth + 1);
       return;
     }
     const obj = value as Record<string, unknown>;
@@ -101,7 +118,37 @@ class HashState {
     this.code(keys.length);
     for (const key of keys) {
       this.text(key);
-      this.value(obj[key]);
+      this.value(obj[key], depth + 1);
+    }
+  }
+
+  /** {@linkcode HashState.value} without recursion: the same steps in the same order. */
+  deepValue(root: unknown): void {
+    // Work items: a value to hash, or (wrapped) an object key to hash as text.
+    const stack: unknown[] = [root];
+    while (stack.length > 0) {
+      const item = stack.pop();
+      if (item instanceof ObjectKey) {
+        this.text(item.key);
+        continue;
+      }
+      if (item === null || typeof item !== "object") {
+        this.value(item); // a scalar: no recursion
+        continue;
+      }
+      if (Array.isArray(item)) {
+        this.code(0x5b); // [
+        this.code(item.length);
+        for (let i = item.length - 1; i >= 0; i--) stack.push(item[i]);
+        continue;
+      }
+      const obj = item as Record<string, unknown>;
+      const keys = Object.keys(obj).sort();
+      this.code(0x7b); // {
+      this.code(keys.length);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        stack.push(obj[keys[i]], new ObjectKey(keys[i]));
+      }
     }
   }
 

@@ -390,3 +390,25 @@ Deno.test("a handler past handlerTimeoutMs is aborted, counted, and the next mes
   assert.equal(c.metrics().handlerTimeouts, 1);
   assert.equal((abortReason as Error | null)?.name, "HandlerTimeoutError");
 });
+
+Deno.test("a payload whose decoding throws is dropped and counted; the client keeps going", async () => {
+  await using broker = await startBroker();
+  await using c = client(broker.url);
+  await c.connect();
+  const got: string[] = [];
+  // A schema that throws (not a validation failure) stands in for any decoding bug.
+  const Touchy = z.object({ text: z.string() }).transform((value) => {
+    if (value.text === "boom") throw new Error("decoder bug");
+    return value;
+  });
+  await c.subscribe("touchy/t", (p: { text: string }) => {
+    got.push(p.text);
+  }, { schema: Touchy, wire: "json" });
+  await using raw = await rawClient(broker.url);
+  for (const text of ["boom", "after"]) {
+    await raw.publishAsync("touchy/t", JSON.stringify({ text }), { qos: 1 });
+  }
+  await waitFor(() => got.includes("after"), "the message after the bad one");
+  assert.deepEqual(got, ["after"]);
+  assert.equal(c.metrics().invalid, 1);
+});

@@ -149,3 +149,30 @@ Deno.test("dedupe stays bounded and exact under churn and repeated hits", () => 
   assert.equal(d.isDuplicate("k19990"), true, "a recent key is still known");
   assert.equal(d.isDuplicate("k100"), false, "an evicted key is forgotten");
 });
+
+Deno.test("dedupeHash: a 50 000-level payload is hashed without overflowing the stack", () => {
+  const nested = (depth: number, inner: unknown, asObject: boolean): unknown => {
+    let value = inner;
+    for (let i = 0; i < depth; i++) value = asObject ? { a: value, b: i % 3 } : [value, i % 3];
+    return value;
+  };
+  const envelope = (data: unknown) => ({
+    id: "x",
+    type: "t",
+    ts: 1,
+    source: "s",
+    data: { deep: data },
+  });
+  for (const asObject of [false, true]) {
+    const a = dedupeHash(envelope(nested(50_000, "leaf", asObject)));
+    assert.equal(a, dedupeHash(envelope(nested(50_000, "leaf", asObject))), "deterministic");
+    assert.notEqual(a, dedupeHash(envelope(nested(50_000, "leaf2", asObject))), "the leaf counts");
+    assert.notEqual(a, dedupeHash(envelope(nested(49_999, "leaf", asObject))), "the depth counts");
+  }
+  // Past the recursion limit the explicit stack still hashes by value, not by identity.
+  const deep = nested(100, { x: [1, "two", null] }, true);
+  assert.equal(
+    dedupeHash(envelope(deep)),
+    dedupeHash(envelope(JSON.parse(JSON.stringify(deep)))),
+  );
+});
