@@ -117,6 +117,18 @@ export async function startWakeActivation(
     if (closed) return;
     counters.audioMessages++;
     counters.audioBytes += bytes.length;
+    if (bytes.length % 2 !== 0) {
+      // PCM16 frames have whole samples: half a sample would shift every later sample of
+      // the stream by one byte, and the wake word would never be heard again.
+      counters.audioDropped++;
+      warnings.maybe("odd-frame", (suppressed) =>
+        logger.warn(
+          "Ignoring a {bytes}-byte audio frame on {topic}: PCM16 needs an even byte count " +
+            "(+{suppressed} more)",
+          { bytes: bytes.length, topic: message.topic, suppressed },
+        ));
+      return;
+    }
     const detector = await detectorFor(message.topic);
     if (!detector) {
       counters.audioDropped++;

@@ -120,11 +120,14 @@ Deno.test("wake-activation service: odd-sized bytes and a second source are hand
   try {
     await peer.publishRaw(topics.audioPcm, new Uint8Array(2_561), { params: { source: "a" } });
     await peer.publishRaw(topics.audioPcm, new Uint8Array(3), { params: { source: "a" } });
+    await peer.publishRaw(topics.audioPcm, new Uint8Array(2_564), { params: { source: "a" } });
     await peer.publishRaw(topics.audioPcm, new Uint8Array(100), { params: { source: "b" } });
-    await waitFor(() => service.counters.audioMessages === 3, "3 audio messages", T);
-    // 2561 + 3 bytes = 1282 samples: one 1280-sample frame, 2 samples pending.
+    await waitFor(() => service.counters.audioMessages === 4, "4 audio messages", T);
+    // Odd-sized messages are dropped whole (half a sample would shift every later one, and the
+    // wake word would never match again); 2564 bytes = 1282 samples: one 1280-sample frame.
     assert.equal(service.detectors.get("audio/pcm/a")?.stats.frames, 1);
-    assert.equal(service.counters.audioDropped, 1); // source b: over WAKE_MAX_SOURCES
+    // Two odd messages, and source b: over WAKE_MAX_SOURCES.
+    assert.equal(service.counters.audioDropped, 3);
   } finally {
     await service.close();
   }
