@@ -181,7 +181,7 @@ export function createHandler(options: HttpAppOptions): HttpApp {
           if (refused) return refused;
           if (path === "/events") return hub.connect(hello());
           if (path === "/api/state") return json(200, hello());
-          return await relayCamera(request);
+          return await relayCamera();
         }
         if (path === "/healthz") {
           return json(200, { ok: true, mqtt: bridge.snapshot().connected });
@@ -298,7 +298,7 @@ export function createHandler(options: HttpAppOptions): HttpApp {
   }
 
   /** Relays camera-service's MJPEG stream, adding its token; 502 when the camera fails. */
-  async function relayCamera(request: Request): Promise<Response> {
+  async function relayCamera(): Promise<Response> {
     if (cameras.size >= (options.maxCameraStreams ?? 8)) {
       return error(503, "Too many camera views are open; close one.", { "retry-after": "5" });
     }
@@ -308,7 +308,7 @@ export function createHandler(options: HttpAppOptions): HttpApp {
     try {
       upstream = await fetch(options.cameraUrl, {
         headers: options.cameraToken ? { authorization: `Bearer ${options.cameraToken}` } : {},
-        signal: AbortSignal.any([abort.signal, request.signal]),
+        signal: abort.signal,
         redirect: "error",
       });
     } catch (err) {

@@ -83,10 +83,23 @@ Deno.test("camera + ui-web: the dashboard relays a camera that needs CAMERA_TOKE
   const parts = await readStreamParts(relayed, 3, T);
   assert.equal(parts.length, 3);
   for (const part of parts) assert.ok(isWholeJpeg(part.body));
+  assert.equal(camera.service.http.viewers, 1, "one camera viewer: the relay");
+  await relayed.body?.cancel().catch(() => {});
+  await waitFor(() => camera.service.http.viewers === 0, "the relay leaves with the browser", T);
   // The page's CSP only allows its own origin's images.
   const page = await fetch(`${h.base}/`);
   assert.match(page.headers.get("content-security-policy") ?? "", /img-src 'self' data:;/);
   await page.body?.cancel();
+  // A relay still open when ui-web stops is ended, not waited for.
+  const open = await fetch(`${h.base}/camera/stream`);
+  const reader = open.body!.getReader();
+  assert.ok((await reader.read()).value, "the relay streams");
+  const closed = h.server.close();
+  while (!(await reader.read().catch(() => ({ done: true }))).done) {
+    // the rest of the frames in flight
+  }
+  await closed;
+  await waitFor(() => camera.service.http.viewers === 0, "the relay ended with ui-web", T);
 });
 
 Deno.test("camera + ui-web: without the camera's token the relay says what to set", async () => {
