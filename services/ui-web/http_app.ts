@@ -52,7 +52,7 @@ import type { StaticFiles } from "./static_files.ts";
 export interface PageConfig {
   /** The camera MJPEG stream to embed: ui-web's relay, `/camera/stream`. */
   readonly cameraUrl: string;
-  /** Whether control actions need a token. */
+  /** Whether the views and control actions need a token (`UI_TOKEN`). */
   readonly tokenRequired: boolean;
   /** The movement commands the buttons offer (from the contract). */
   readonly movementCommands: readonly string[];
