@@ -19,6 +19,7 @@
  */
 export * from "./config/mod.ts";
 export * from "./contracts/mod.ts";
+export * from "./http/mod.ts";
 export * from "./log/mod.ts";
 export * from "./mqtt/mod.ts";
 export * from "./service/mod.ts";

@@ -5,7 +5,15 @@
  *
  * @module
  */
-import { ConfigError, type ConfigIssue, envVar, readEnv } from "../../core/mod.ts";
+import {
+  ConfigError,
+  type ConfigIssue,
+  envVar,
+  type HostName,
+  isLoopbackHost,
+  parseAllowedHosts,
+  readEnv,
+} from "../../core/mod.ts";
 
 /** Rotations ffmpeg applies before encoding, in degrees clockwise. */
 export const CAMERA_ROTATIONS = [0, 90, 180, 270] as const;
@@ -29,9 +37,11 @@ export const CAMERA_ENV = {
   CAMERA_ROTATION: envVar.choice("0", ["0", "90", "180", "270"]),
   CAMERA_TIMEOUT_MS: envVar.int(5000, { min: 100, max: 600_000 }),
   CAMERA_MQTT_RATE: envVar.float(2, { min: 0, max: 60 }),
-  CAMERA_HTTP_HOST: envVar.string("0.0.0.0"),
+  CAMERA_HTTP_HOST: envVar.string("127.0.0.1"),
   CAMERA_HTTP_PORT: envVar.int(8080, { min: 0, max: 65535 }),
   CAMERA_HTTP_MAX_VIEWERS: envVar.int(16, { min: 1, max: 1000 }),
+  CAMERA_TOKEN: envVar.optionalString(),
+  CAMERA_ALLOWED_HOSTS: envVar.optionalString(),
   CAMERA_V4L2_FORMAT: envVar.choice<V4l2InputFormat>("mjpeg", V4L2_INPUT_FORMATS),
   CAMERA_FFMPEG: envVar.string("ffmpeg"),
   CAMERA_RESTART_MIN_MS: envVar.int(500, { min: 10, max: 600_000 }),
@@ -64,8 +74,12 @@ export interface CameraConfig {
   readonly timeoutMs: number;
   /** camera/frame publications per second; 0 = none. */
   readonly mqttRate: number;
-  /** HTTP bind address. */
+  /** HTTP bind address (default loopback). */
   readonly httpHost: string;
+  /** Token the pictures need (`CAMERA_TOKEN`); required when `httpHost` is not loopback. */
+  readonly token: string | undefined;
+  /** Host names answered besides the loopback names and `httpHost` (`CAMERA_ALLOWED_HOSTS`). */
+  readonly allowedHosts: readonly HostName[];
   /** HTTP port; 0 = any free port. */
   readonly httpPort: number;
   /** Concurrent /stream viewers allowed. */
@@ -116,6 +130,28 @@ export function readCameraConfig(
       expected: `a delay >= CAMERA_RESTART_MIN_MS (${values.CAMERA_RESTART_MIN_MS})`,
     });
   }
+  const host = values.CAMERA_HTTP_HOST;
+  if (!isLoopbackHost(host) && !values.CAMERA_TOKEN) {
+    issues.push({
+      variable: "CAMERA_TOKEN",
+      value: "",
+      expected: `a secret of 8+ characters. Cannot serve the camera on CAMERA_HTTP_HOST=${host} ` +
+        "without a token: anyone on the network could watch. Set CAMERA_TOKEN (and give ui-web " +
+        "the same CAMERA_TOKEN), or set CAMERA_HTTP_HOST=127.0.0.1",
+    });
+  }
+  if (values.CAMERA_TOKEN !== undefined && values.CAMERA_TOKEN.trim().length < 8) {
+    issues.push({ variable: "CAMERA_TOKEN", value: "***", expected: "at least 8 characters" });
+  }
+  const allowed = parseAllowedHosts(values.CAMERA_ALLOWED_HOSTS);
+  if (allowed.invalid.length > 0) {
+    issues.push({
+      variable: "CAMERA_ALLOWED_HOSTS",
+      value: values.CAMERA_ALLOWED_HOSTS ?? "",
+      expected: "host names or IPs, optionally with :port, separated by commas " +
+        `(not ${allowed.invalid.map((i) => JSON.stringify(i)).join(", ")})`,
+    });
+  }
   if (issues.length > 0) throw new ConfigError(issues, "camera-service configuration");
   return {
     enabled: values.CAMERA_ENABLED,
@@ -128,6 +164,8 @@ export function readCameraConfig(
     timeoutMs: values.CAMERA_TIMEOUT_MS,
     mqttRate: values.CAMERA_MQTT_RATE,
     httpHost: values.CAMERA_HTTP_HOST,
+    token: values.CAMERA_TOKEN?.trim(),
+    allowedHosts: allowed.entries,
     httpPort: values.CAMERA_HTTP_PORT,
     maxViewers: values.CAMERA_HTTP_MAX_VIEWERS,
     v4l2Format: values.CAMERA_V4L2_FORMAT,

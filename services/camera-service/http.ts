@@ -3,6 +3,13 @@
  * from the one capture), `GET /snapshot` (the newest JPEG, 503 until there is one) and
  * `GET /healthz` (JSON status).
  *
+ * Every request must name an allowed host (`Host`: loopback names, the bind address,
+ * `CAMERA_ALLOWED_HOSTS`), else 421, so a page whose name resolves to 127.0.0.1 (DNS
+ * rebinding) cannot watch. With `CAMERA_TOKEN` set, `/`, `/stream` and `/snapshot` need it:
+ * `Authorization: Bearer <token>` or `?token=<token>` (an `<img>` cannot send headers);
+ * `/healthz` stays open. The dashboard relays the stream with the header (ui-web
+ * `/camera/stream`), so browsers never get the token from it.
+ *
  * Memory stays bounded: a viewer's stream is pulled (`highWaterMark: 0`), so the next frame
  * is taken from the hub only when the viewer's connection has taken the previous one. A
  * slow viewer therefore holds at most one frame (shared, not copied) and skips the frames it
@@ -10,7 +17,13 @@
  *
  * @module
  */
-import type { Logger } from "../../core/mod.ts";
+import {
+  bearerToken,
+  HostAllowList,
+  type Logger,
+  misdirected,
+  tokenMatches,
+} from "../../core/mod.ts";
 import type { Frame, FrameHub } from "./frame_hub.ts";
 
 /** The multipart boundary of /stream (py-tars: `frame`). */
@@ -31,6 +44,10 @@ export interface CameraHttpOptions {
   readonly maxViewers: number;
   /** Whether capture is enabled (for the 503 text of /snapshot and /stream). */
   readonly enabled: boolean;
+  /** The token the pictures need, if any. */
+  readonly token?: string;
+  /** The Host values answered (others get 421); default loopback names only. */
+  readonly allowedHosts?: HostAllowList;
   /** Extra fields of /healthz. */
   readonly health?: () => CameraHealthReport;
   /** Logger. */
@@ -118,10 +135,25 @@ export async function startCameraHttpServer(
     : "No frame available: the camera is disabled (CAMERA_ENABLED=0). Set CAMERA_ENABLED=1 " +
       "to capture.";
 
+  const hosts = options.allowedHosts ?? new HostAllowList({ bindHost: options.hostname });
   const handler = (request: Request, info: Deno.ServeHandlerInfo): Response => {
     const url = new URL(request.url);
+    const host = request.headers.get("host");
+    if (!hosts.allows(host)) return misdirected(host, "CAMERA_ALLOWED_HOSTS");
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text(405, `Method ${request.method} not allowed: use GET`, { allow: "GET, HEAD" });
+    }
+    const token = options.token;
+    const presented = bearerToken(request.headers) ?? url.searchParams.get("token");
+    if (token !== undefined && url.pathname !== "/healthz") {
+      if (!tokenMatches(presented, token)) {
+        return text(
+          401,
+          "This camera needs its token (CAMERA_TOKEN): send Authorization: Bearer <token> " +
+            "or ?token=<token>.",
+          { "www-authenticate": "Bearer" },
+        );
+      }
     }
     switch (url.pathname) {
       case "/healthz":
@@ -175,11 +207,21 @@ export async function startCameraHttpServer(
           },
         });
       }
-      case "/":
+      case "/": {
+        // The token (already checked) goes on to the <img>, which cannot send a header.
+        const query = token === undefined ? "" : `?token=${encodeURIComponent(presented ?? "")}`;
+        const src = `/stream${query}`.replaceAll("&", "&amp;").replaceAll('"', "&quot;");
         return new Response(
-          '<!doctype html><title>TARS camera</title><img src="/stream" alt="camera stream">\n',
-          { headers: { "content-type": "text/html; charset=utf-8" } },
+          `<!doctype html><title>TARS camera</title><img src="${src}" alt="camera stream">\n`,
+          {
+            headers: {
+              "content-type": "text/html; charset=utf-8",
+              "referrer-policy": "no-referrer",
+              "cache-control": NO_CACHE,
+            },
+          },
         );
+      }
       default:
         return text(404, `Not found: ${url.pathname}. Try /stream, /snapshot or /healthz.`);
     }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Logger, MqttClient } from "../../core/mod.ts";
+import { HostAllowList, type Logger, type MqttClient } from "../../core/mod.ts";
 import { type CaptureEvent, CaptureSupervisor } from "./capture.ts";
 import type { CameraConfig } from "./config.ts";
 import { FrameHub } from "./frame_hub.ts";
@@ -118,6 +118,8 @@ export async function startCameraService(
     hub,
     maxViewers: config.maxViewers,
     enabled: config.enabled,
+    token: config.token,
+    allowedHosts: new HostAllowList({ bindHost: config.httpHost, extra: config.allowedHosts }),
     health,
     logger,
   });

@@ -3,14 +3,26 @@
  *
  * @module
  */
-import { ConfigError, type ConfigIssue, envVar, readEnv } from "../../core/mod.ts";
+import {
+  ConfigError,
+  type ConfigIssue,
+  envVar,
+  type HostName,
+  isLoopbackHost,
+  parseAllowedHosts,
+  readEnv,
+} from "../../core/mod.ts";
+
+export { isLoopbackHost };
 
 /** The variables, their defaults and ranges. */
 export const UI_WEB_ENV = {
   UI_HOST: envVar.string("127.0.0.1"),
   UI_PORT: envVar.int(5010, { min: 0, max: 65535 }),
   UI_TOKEN: envVar.optionalString(),
+  UI_ALLOWED_HOSTS: envVar.optionalString(),
   UI_CAMERA_URL: envVar.string("http://127.0.0.1:8080/stream"),
+  CAMERA_TOKEN: envVar.optionalString(),
   UI_STALE_AFTER_SEC: envVar.float(20, { min: 1, max: 3600 }),
   UI_MEMORY_TIMEOUT_MS: envVar.int(5_000, { min: 100, max: 60_000 }),
   UI_MAX_CLIENTS: envVar.int(32, { min: 1, max: 1000 }),
@@ -26,10 +38,14 @@ export interface UiWebConfig {
   readonly host: string;
   /** TCP port (`UI_PORT`, py-tars `PORT`); 0 picks a free one. */
   readonly port: number;
-  /** Token control actions need (`UI_TOKEN`); required when `host` is not loopback. */
+  /** Token the views and control actions need (`UI_TOKEN`); required when `host` is not loopback. */
   readonly token: string | undefined;
-  /** The camera-service MJPEG stream the page embeds (`UI_CAMERA_URL`). */
+  /** Host names answered besides the loopback names and `host` (`UI_ALLOWED_HOSTS`). */
+  readonly allowedHosts: readonly HostName[];
+  /** The camera-service MJPEG stream ui-web relays to the page (`UI_CAMERA_URL`). */
   readonly cameraUrl: string;
+  /** camera-service's token (`CAMERA_TOKEN`), sent with the relay's requests. */
+  readonly cameraToken: string | undefined;
   /** A client that sent heartbeats and then none for this long is shown stale, ms. */
   readonly staleAfterMs: number;
   /** How long a memory search waits for memory/results, ms. */
@@ -38,12 +54,6 @@ export interface UiWebConfig {
   readonly maxClients: number;
   /** Conversation events replayed to a browser that connects, at most. */
   readonly historySize: number;
-}
-
-/** Whether `host` only accepts connections from this machine. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, "");
-  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 /**
@@ -70,6 +80,15 @@ export function readUiWebConfig(
       expected: "at least 8 characters",
     });
   }
+  const allowed = parseAllowedHosts(values.UI_ALLOWED_HOSTS);
+  if (allowed.invalid.length > 0) {
+    problems.push({
+      variable: "UI_ALLOWED_HOSTS",
+      value: values.UI_ALLOWED_HOSTS ?? "",
+      expected: "host names or IPs, optionally with :port, separated by commas " +
+        `(not ${allowed.invalid.map((i) => JSON.stringify(i)).join(", ")})`,
+    });
+  }
   try {
     const url = new URL(values.UI_CAMERA_URL);
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("scheme");
@@ -85,7 +104,9 @@ export function readUiWebConfig(
     host: values.UI_HOST,
     port: values.UI_PORT,
     token: values.UI_TOKEN?.trim(),
+    allowedHosts: allowed.entries,
     cameraUrl: values.UI_CAMERA_URL,
+    cameraToken: values.CAMERA_TOKEN?.trim(),
     staleAfterMs: Math.round(values.UI_STALE_AFTER_SEC * 1000),
     memoryTimeoutMs: values.UI_MEMORY_TIMEOUT_MS,
     maxClients: values.UI_MAX_CLIENTS,

@@ -5,8 +5,9 @@
  * | route | what |
  * |---|---|
  * | `GET /`, `GET /static/<file>` | the page (allow-listed files only) |
- * | `GET /events` | Server-Sent Events: a `hello` snapshot, then live events |
- * | `GET /api/state` | the snapshot as JSON |
+ * | `GET /events` | Server-Sent Events: a `hello` snapshot, then live events (view) |
+ * | `GET /api/state` | the snapshot as JSON (view) |
+ * | `GET /camera/stream` | camera-service's MJPEG stream, relayed (view) |
  * | `GET /healthz` | `{ok, mqtt}` |
  * | `POST /api/say` `{text}` | stt/final from source ui-web (control) |
  * | `POST /api/move` `{command, speed?, params?}` | movement/test (control) |
@@ -16,18 +17,32 @@
  * | `POST /api/memory` `{query, k?}` | memory/query → memory/results (control) |
  * | `GET /ws/mic?token=` | WebSocket of binary PCM16LE 16 kHz frames → audio/pcm/ui-web (control) |
  *
- * Control requests need the token (header `X-UI-Token` or `Authorization: Bearer`, `token`
- * query parameter for the WebSocket) when one is configured, must be JSON, and are refused
- * when the browser says they come from another origin.
+ * Every request must name an allowed host (`Host` header: loopback names, the bind address,
+ * `UI_ALLOWED_HOSTS`), else it is answered 421: a page whose name resolves to 127.0.0.1 (DNS
+ * rebinding) cannot reach the dashboard. When a token is configured, the views and the control
+ * actions need it: header `X-UI-Token` or `Authorization: Bearer`, or the `token` query
+ * parameter for what a browser cannot add headers to (the views and the WebSocket; never a
+ * POST). Control requests must be JSON of at most 16 KiB (checked while reading) and are
+ * refused when the browser says they come from another origin.
+ *
+ * The camera is relayed rather than linked: the browser only talks to ui-web (same origin, one
+ * port to publish), and ui-web sends camera-service's `CAMERA_TOKEN` itself, so that token never
+ * reaches the page.
  *
  * @module
  */
 import {
+  bearerToken,
+  BodyTooLargeError,
   CharacterUpdate,
+  type HostAllowList,
   type Logger,
+  misdirected,
+  readBodyLimited,
   RequestTimeoutError,
   TEST_MOVEMENT_COMMANDS,
   TestMovementRequest,
+  tokenMatches,
 } from "../../core/mod.ts";
 import type { DashboardBridge, DashboardSnapshot } from "./bridge.ts";
 import type { EventHub } from "./event_hub.ts";
@@ -35,9 +50,9 @@ import type { StaticFiles } from "./static_files.ts";
 
 /** What the page is told about the server (part of the `hello` event). */
 export interface PageConfig {
-  /** The camera MJPEG stream to embed. */
+  /** The camera MJPEG stream to embed: ui-web's relay, `/camera/stream`. */
   readonly cameraUrl: string;
-  /** Whether control actions need a token. */
+  /** Whether the views and control actions need a token (`UI_TOKEN`). */
   readonly tokenRequired: boolean;
   /** The movement commands the buttons offer (from the contract). */
   readonly movementCommands: readonly string[];
@@ -59,10 +74,18 @@ export interface HttpAppOptions {
   readonly hub: EventHub;
   /** The page's files. */
   readonly files: StaticFiles;
-  /** The token control actions need, if any. */
+  /** The token the views and control actions need, if any. */
   readonly token: string | undefined;
-  /** The camera stream URL. */
+  /** The Host values answered; others get 421. */
+  readonly allowedHosts: HostAllowList;
+  /** camera-service's stream, relayed on `/camera/stream`. */
   readonly cameraUrl: string;
+  /** camera-service's `CAMERA_TOKEN`, sent to it as a bearer token. */
+  readonly cameraToken?: string;
+  /** How long the relay waits for the camera's answer, ms; default 5000. */
+  readonly cameraTimeoutMs?: number;
+  /** Camera relays open at once, at most; default 8. */
+  readonly maxCameraStreams?: number;
   /** Where problems are logged. */
   readonly logger: Logger;
   /** Microphone WebSockets open at once, at most; default 4. */
@@ -73,13 +96,16 @@ export interface HttpAppOptions {
 export interface HttpApp {
   /** Handles one request. */
   handle(request: Request): Promise<Response>;
-  /** Closes the open microphone sockets. */
+  /** Closes the open microphone sockets and camera relays. */
   closeSockets(): void;
   /** Counters: requests refused and bad microphone frames. */
   readonly stats: { refused: number; badFrames: number };
 }
 
-const MAX_BODY_BYTES = 16 * 1024;
+/** Control request bodies, at most. */
+export const MAX_BODY_BYTES = 16 * 1024;
+/** The path the page shows the camera from. */
+export const CAMERA_PATH = "/camera/stream";
 /** One frame at most: 1 s of 16 kHz PCM16. */
 export const MAX_AUDIO_FRAME_BYTES = 32_000;
 const MAX_TEXT = 2_000;
@@ -88,10 +114,11 @@ const MAX_TEXT = 2_000;
 export function createHandler(options: HttpAppOptions): HttpApp {
   const { bridge, hub, files, token, logger } = options;
   const sockets = new Set<WebSocket>();
+  const cameras = new Set<AbortController>();
   const stats = { refused: 0, badFrames: 0 };
-  const csp = contentSecurityPolicy(options.cameraUrl);
+  const csp = contentSecurityPolicy();
   const config: PageConfig = {
-    cameraUrl: options.cameraUrl,
+    cameraUrl: CAMERA_PATH,
     tokenRequired: token !== undefined,
     movementCommands: TEST_MOVEMENT_COMMANDS,
   };
@@ -142,10 +169,20 @@ export function createHandler(options: HttpAppOptions): HttpApp {
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const path = url.pathname;
+    const host = request.headers.get("host");
+    if (!options.allowedHosts.allows(host)) {
+      stats.refused++;
+      return misdirected(host, "UI_ALLOWED_HOSTS");
+    }
     try {
       if (request.method === "GET" || request.method === "HEAD") {
-        if (path === "/events") return hub.connect(hello());
-        if (path === "/api/state") return json(200, hello());
+        if (path === "/events" || path === "/api/state" || path === CAMERA_PATH) {
+          const refused = refuseToken(request, url, true);
+          if (refused) return refused;
+          if (path === "/events") return hub.connect(hello());
+          if (path === "/api/state") return json(200, hello());
+          return await relayCamera();
+        }
         if (path === "/healthz") {
           return json(200, { ok: true, mqtt: bridge.snapshot().connected });
         }
@@ -186,9 +223,14 @@ export function createHandler(options: HttpAppOptions): HttpApp {
       stats.refused++;
       return error(403, `Cross-origin request from ${origin} refused.`);
     }
-    if (token !== undefined && !tokenMatches(presentedToken(request, url, isSocket), token)) {
+    return refuseToken(request, url, isSocket);
+  }
+
+  /** A 401 when a token is configured and `request` lacks it; the query counts if `inUrl`. */
+  function refuseToken(request: Request, url: URL, inUrl: boolean): Response | undefined {
+    if (token !== undefined && !tokenMatches(presentedToken(request, url, inUrl), token)) {
       stats.refused++;
-      return error(401, "This action needs the dashboard token (UI_TOKEN): enter it in the page.");
+      return error(401, "This needs the dashboard token (UI_TOKEN): enter it in the page.");
     }
     return undefined;
   }
@@ -196,10 +238,20 @@ export function createHandler(options: HttpAppOptions): HttpApp {
   async function readJson(request: Request): Promise<Record<string, unknown> | Response> {
     const type = request.headers.get("content-type") ?? "";
     if (!type.toLowerCase().startsWith("application/json")) {
+      await request.body?.cancel().catch(() => {});
       return error(415, "Send the body as application/json.");
     }
-    const bytes = new Uint8Array(await request.arrayBuffer());
-    if (bytes.length > MAX_BODY_BYTES) return error(413, "The request body is too large.");
+    let bytes: Uint8Array;
+    try {
+      bytes = await readBodyLimited(request, MAX_BODY_BYTES);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        return error(413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`, {
+          connection: "close",
+        });
+      }
+      throw err;
+    }
     if (bytes.length === 0) return {};
     try {
       const value = JSON.parse(new TextDecoder().decode(bytes));
@@ -226,10 +278,13 @@ export function createHandler(options: HttpAppOptions): HttpApp {
     sockets.add(socket);
     socket.onmessage = (event) => {
       const data = event.data;
-      if (
-        !(data instanceof ArrayBuffer) || data.byteLength === 0 ||
-        data.byteLength % 2 !== 0 || data.byteLength > MAX_AUDIO_FRAME_BYTES
-      ) {
+      if (data instanceof ArrayBuffer && data.byteLength > MAX_AUDIO_FRAME_BYTES) {
+        // Not a frame from the page (20 ms each): a client to stop, not a frame to skip.
+        stats.badFrames++;
+        socket.close(1009, `A frame is at most ${MAX_AUDIO_FRAME_BYTES} bytes.`);
+        return;
+      }
+      if (!(data instanceof ArrayBuffer) || data.byteLength === 0 || data.byteLength % 2 !== 0) {
         stats.badFrames++;
         return;
       }
@@ -242,10 +297,78 @@ export function createHandler(options: HttpAppOptions): HttpApp {
     return response;
   }
 
+  /** Relays camera-service's MJPEG stream, adding its token; 502 when the camera fails. */
+  async function relayCamera(): Promise<Response> {
+    if (cameras.size >= (options.maxCameraStreams ?? 8)) {
+      return error(503, "Too many camera views are open; close one.", { "retry-after": "5" });
+    }
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), options.cameraTimeoutMs ?? 5_000);
+    let upstream: Response;
+    try {
+      upstream = await fetch(options.cameraUrl, {
+        headers: options.cameraToken ? { authorization: `Bearer ${options.cameraToken}` } : {},
+        signal: abort.signal,
+        redirect: "error",
+      });
+    } catch (err) {
+      return error(
+        502,
+        `Cannot reach the camera at UI_CAMERA_URL=${options.cameraUrl}: ` +
+          `${err instanceof Error ? err.message : err}. Is camera-service running?`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    const type = upstream.headers.get("content-type") ?? "";
+    if (!upstream.ok || !upstream.body || !/^(multipart|image)\//i.test(type)) {
+      await upstream.body?.cancel().catch(() => {});
+      const hint = upstream.status === 401 || upstream.status === 403
+        ? ": give ui-web camera-service's token (CAMERA_TOKEN)"
+        : upstream.status === 421
+        ? ": add the camera's host name to CAMERA_ALLOWED_HOSTS"
+        : "";
+      return error(502, `The camera answered HTTP ${upstream.status} ${type}${hint}.`);
+    }
+    cameras.add(abort);
+    const reader = upstream.body.getReader();
+    const end = () => {
+      cameras.delete(abort);
+      abort.abort();
+    };
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { value, done } = await reader.read();
+          if (done) {
+            end();
+            controller.close();
+          } else controller.enqueue(value);
+        } catch {
+          end(); // closed by closeSockets or the camera went away
+          controller.close();
+        }
+      },
+      cancel(reason) {
+        end(); // the browser went away
+        return reader.cancel(reason).catch(() => {});
+      },
+    }, { highWaterMark: 0 });
+    return new Response(body, {
+      headers: {
+        "content-type": type,
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+      },
+    });
+  }
+
   return {
     handle,
     stats,
     closeSockets() {
+      for (const camera of cameras) camera.abort();
+      cameras.clear();
       for (const socket of sockets) {
         try {
           socket.close(1001, "server stopping");
@@ -258,38 +381,20 @@ export function createHandler(options: HttpAppOptions): HttpApp {
   };
 }
 
-function presentedToken(request: Request, url: URL, isSocket: boolean): string | null {
+function presentedToken(request: Request, url: URL, inUrl: boolean): string | null {
   const header = request.headers.get("x-ui-token");
   if (header) return header;
-  const auth = request.headers.get("authorization");
-  if (auth?.toLowerCase().startsWith("bearer ")) return auth.slice(7).trim();
-  return isSocket ? url.searchParams.get("token") : null;
-}
-
-/** Compares a presented token with the configured one in time independent of the content. */
-export function tokenMatches(presented: string | null, expected: string): boolean {
-  if (presented === null) return false;
-  const a = new TextEncoder().encode(presented);
-  const b = new TextEncoder().encode(expected);
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < b.length; i++) diff |= (a[i] ?? 0) ^ b[i];
-  return diff === 0;
+  return bearerToken(request.headers) ?? (inUrl ? url.searchParams.get("token") : null);
 }
 
 function hostOf(request: Request): string {
   return request.headers.get("host") ?? "";
 }
 
-function contentSecurityPolicy(cameraUrl: string): string {
-  let camera = "";
-  try {
-    camera = new URL(cameraUrl).origin;
-  } catch {
-    // validated by the config
-  }
+function contentSecurityPolicy(): string {
   return [
     "default-src 'self'",
-    `img-src 'self' data: ${camera}`.trim(),
+    "img-src 'self' data:",
     "connect-src 'self'",
     "script-src 'self'",
     "style-src 'self'",

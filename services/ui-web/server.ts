@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Logger, MqttClient } from "../../core/mod.ts";
+import { HostAllowList, type Logger, type MqttClient } from "../../core/mod.ts";
 import { DashboardBridge } from "./bridge.ts";
 import type { UiWebConfig } from "./config.ts";
 import { EventHub } from "./event_hub.ts";
@@ -60,7 +60,9 @@ export async function startUiWeb(deps: UiWebDeps): Promise<UiWebServer> {
     hub,
     files,
     token: config.token,
+    allowedHosts: new HostAllowList({ bindHost: config.host, extra: config.allowedHosts }),
     cameraUrl: config.cameraUrl,
+    cameraToken: config.cameraToken,
     logger,
   });
   let server: Deno.HttpServer<Deno.NetAddr>;

@@ -3,7 +3,9 @@
  * playwright-core) against the real ui-web and a real Mosquitto: the page loads, health
  * tiles appear, typed text publishes stt/final, a streamed reply appears chunk by chunk,
  * the e-stop publishes movement/stop, push-to-talk streams the (fake) microphone as
- * PCM16 16 kHz frames, and a screenshot is saved to tests/artifacts/ui_web_dashboard.png.
+ * PCM16 16 kHz frames, the camera is relayed, and a screenshot is saved to
+ * tests/artifacts/ui_web_dashboard.png. With UI_TOKEN set, the page asks for the token before
+ * it shows anything, then everything works with it.
  *
  * Needs `-A` (Playwright reads /proc paths Deno only allows with all permissions). Skipped,
  * with a message, when Chromium is not installed (`apt-get install -y chromium`).
@@ -67,29 +69,8 @@ Deno.test({
     audio.push(bytes);
   }, { params: { source: "ui-web" } });
 
-  const tmp = await Deno.makeTempDir({ prefix: "ui-web-browser-" });
-  const oldTmp = Deno.env.get("TMPDIR");
-  Deno.env.set("TMPDIR", tmp);
-  // Imported here: loading playwright-core already needs all permissions.
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-component-update",
-      "--disable-sync",
-      "--use-fake-ui-for-media-stream",
-      "--use-fake-device-for-media-stream",
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
-  try {
+  await using browser = await launchChromium();
+  {
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     await context.grantPermissions(["microphone"], { origin: h.base });
     const page = await context.newPage();
@@ -109,6 +90,7 @@ Deno.test({
     await page.locator("#link.badge-online").waitFor();
     await page.locator("#traits li").first().waitFor();
     assert.equal(await page.locator("#traits li").count(), 2);
+    assert.equal(await page.locator("#token-box").isHidden(), true, "no token needed");
 
     // 2. Typing a sentence publishes stt/final from source ui-web.
     await page.locator("#say-text").fill("hello from the browser");
@@ -222,10 +204,81 @@ Deno.test({
     await page.screenshot({ path: new URL("ui_web_dashboard.png", ARTIFACTS).pathname });
     assert.deepEqual(problems, []);
     await context.close();
-  } finally {
-    await browser.close();
-    if (oldTmp === undefined) Deno.env.delete("TMPDIR");
-    else Deno.env.set("TMPDIR", oldTmp);
-    await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "ui-web in Chromium with UI_TOKEN: the page asks for the token, then works",
+  ignore: skip !== "",
+  sanitizeOps: true,
+  sanitizeResources: true,
+}, async () => {
+  const token = "browser-token-1234";
+  await using camera = await startMjpegServer();
+  await using h = await startUiWebHarness({ env: { UI_CAMERA_URL: camera.url, UI_TOKEN: token } });
+  await using raw = await rawClient(h.broker.url);
+  const stops = await collect(raw, topics.movementStop.topic);
+  await using browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+  await page.goto(`${h.base}/`);
+  // Without the token nothing live is shown and the box asks for it.
+  await page.locator("#token-box:not([hidden])").waitFor();
+  await page.locator("#link", { hasText: "token needed" }).waitFor();
+  assert.equal(await page.locator("#health li").count(), 0);
+  await page.locator("#token").fill(token);
+  await page.locator("#token").press("Tab"); // commits the value: the page reconnects
+  await page.locator('#health li[data-client="ui-web"][data-state="ready"]').waitFor();
+  await page.locator("#link.badge-online").waitFor();
+  await waitFor(
+    () =>
+      page.locator("#camera").evaluate((img) =>
+        (img as unknown as { naturalWidth: number }).naturalWidth > 0
+      ),
+    "camera frame shown through the relay with the token",
+    10_000,
+  );
+  await page.locator("#estop").click();
+  await waitFor(() => stops.length === 1, "movement/stop from the page", 10_000);
+  // The token survives a reload (kept in the browser) and the page connects straight away.
+  await page.reload();
+  await page.locator("#link.badge-online").waitFor();
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+/** Chromium through playwright-core, with its own TMPDIR; dispose to close it. */
+async function launchChromium() {
+  const tmp = await Deno.makeTempDir({ prefix: "ui-web-browser-" });
+  const oldTmp = Deno.env.get("TMPDIR");
+  Deno.env.set("TMPDIR", tmp);
+  // Imported here: loading playwright-core already needs all permissions.
+  const { chromium } = await import("playwright-core");
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-component-update",
+      "--disable-sync",
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      "--autoplay-policy=no-user-gesture-required",
+    ],
+  });
+  return Object.assign(browser, {
+    async [Symbol.asyncDispose]() {
+      await browser.close();
+      if (oldTmp === undefined) Deno.env.delete("TMPDIR");
+      else Deno.env.set("TMPDIR", oldTmp);
+      await Deno.remove(tmp, { recursive: true });
+    },
+  });
+}

@@ -82,10 +82,10 @@ export interface SseReader extends AsyncDisposable {
   next(match: (event: UiEvent) => boolean, message: string, timeoutMs?: number): Promise<UiEvent>;
 }
 
-/** Connects to `<base>/events` and collects the events. */
-export async function readEvents(base: string): Promise<SseReader> {
+/** Connects to `<base>/events<query>` and collects the events. */
+export async function readEvents(base: string, query = ""): Promise<SseReader> {
   const abort = new AbortController();
-  const response = await fetch(`${base}/events`, { signal: abort.signal });
+  const response = await fetch(`${base}/events${query}`, { signal: abort.signal });
   if (!response.ok || !response.body) {
     await response.body?.cancel();
     throw new Error(`GET /events answered ${response.status}`);

@@ -126,6 +126,18 @@ Deno.test("camera process: CAMERA_ENABLED=0 idles with health ok and no ffmpeg",
   }
 });
 
+Deno.test("camera process: off loopback without CAMERA_TOKEN it refuses to start (78)", async () => {
+  // No broker: the check comes before connecting, like ui-web's.
+  const child = spawnCamera({ MQTT_URL: "mqtt://127.0.0.1:1", CAMERA_HTTP_HOST: "0.0.0.0" });
+  // A camera that starts anyway would wait for the broker forever: end it, and fail below.
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  clearTimeout(timer);
+  assert.equal(status.code, 78, stderr);
+  assert.match(stderr, /Cannot serve the camera on CAMERA_HTTP_HOST=0\.0\.0\.0 without a token/);
+  assert.match(stderr, /Set CAMERA_TOKEN/);
+});
+
 Deno.test("camera process: a bad variable exits 78 naming it", async () => {
   await using broker = await startBroker();
   const child = spawnCamera({ MQTT_URL: broker.url, CAMERA_FPS: "fast", CAMERA_ROTATION: "45" });

@@ -21,10 +21,39 @@ Deno.test("camera config: py-tars defaults, test pattern as the dev default", ()
   assert.deepEqual([config.width, config.height, config.fps], [640, 480, 10]);
   assert.equal(config.quality, 80);
   assert.equal(config.mqttRate, 2);
-  assert.equal(config.httpHost, "0.0.0.0");
+  assert.equal(config.httpHost, "127.0.0.1", "the camera stays on this machine by default");
+  assert.equal(config.token, undefined);
+  assert.deepEqual(config.allowedHosts, []);
   assert.equal(config.httpPort, 8080);
   assert.equal(config.timeoutMs, 5000);
   assert.equal(config.rotation, 0);
+});
+
+Deno.test("camera config: off loopback CAMERA_TOKEN is required", () => {
+  for (const host of ["0.0.0.0", "192.168.1.5", "::"]) {
+    assert.throws(() => readCameraConfig({ CAMERA_HTTP_HOST: host }), (error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.issues.map((i) => i.variable), ["CAMERA_TOKEN"]);
+      assert.match(error.message, /Set CAMERA_TOKEN/);
+      return true;
+    }, host);
+  }
+  const open = readCameraConfig({ CAMERA_HTTP_HOST: "0.0.0.0", CAMERA_TOKEN: " cam-token-1 " });
+  assert.equal(open.token, "cam-token-1");
+  assert.throws(() => readCameraConfig({ CAMERA_TOKEN: "short" }), (error) => {
+    assert.ok(error instanceof ConfigError);
+    assert.ok(!error.message.includes("short"), "the token is not echoed");
+    assert.match(error.message, /CAMERA_TOKEN.*at least 8 characters/);
+    return true;
+  });
+  assert.deepEqual(
+    readCameraConfig({ CAMERA_ALLOWED_HOSTS: "camera-service, cam.local:8080" }).allowedHosts,
+    [{ name: "camera-service" }, { name: "cam.local", port: 8080 }],
+  );
+  assert.throws(
+    () => readCameraConfig({ CAMERA_ALLOWED_HOSTS: "http://x/" }),
+    /CAMERA_ALLOWED_HOSTS/,
+  );
 });
 
 Deno.test("camera config: devices, py-tars CAMERA_DEVICE_INDEX, booleans", () => {

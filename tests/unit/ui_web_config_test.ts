@@ -8,7 +8,9 @@ Deno.test("ui-web config: defaults", () => {
     host: "127.0.0.1",
     port: 5010,
     token: undefined,
+    allowedHosts: [],
     cameraUrl: "http://127.0.0.1:8080/stream",
+    cameraToken: undefined,
     staleAfterMs: 20_000,
     memoryTimeoutMs: 5_000,
     maxClients: 32,
@@ -37,10 +39,12 @@ Deno.test("ui-web config: every bad variable is reported at once", () => {
         UI_TOKEN: "short",
         UI_CAMERA_URL: "rtsp://cam/stream",
         UI_STALE_AFTER_SEC: "0",
+        UI_ALLOWED_HOSTS: "robot.local, http://evil/",
       }),
     (error) => {
       assert.ok(error instanceof ConfigError);
       assert.deepEqual(error.issues.map((i) => i.variable).sort(), [
+        "UI_ALLOWED_HOSTS",
         "UI_CAMERA_URL",
         "UI_PORT",
         "UI_STALE_AFTER_SEC",
@@ -59,4 +63,17 @@ Deno.test("ui-web config: loopback hosts", () => {
   for (const host of ["0.0.0.0", "192.168.1.5", "::", "tars.local", "127.0.0.1.evil"]) {
     assert.equal(isLoopbackHost(host), false, host);
   }
+});
+
+Deno.test("ui-web config: UI_ALLOWED_HOSTS and CAMERA_TOKEN", () => {
+  const config = readUiWebConfig({
+    UI_ALLOWED_HOSTS: "Robot.local, 192.168.1.5:5010 [fe80::1]",
+    CAMERA_TOKEN: " camera-secret ",
+  });
+  assert.deepEqual(config.allowedHosts, [
+    { name: "robot.local" },
+    { name: "192.168.1.5", port: 5010 },
+    { name: "fe80::1" },
+  ]);
+  assert.equal(config.cameraToken, "camera-secret");
 });

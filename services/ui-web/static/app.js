@@ -1,5 +1,7 @@
 // TARS dashboard: plain JS, no build step. Live state comes from /events (Server-Sent
-// Events); actions are JSON POSTs to /api/*; the microphone streams over /ws/mic.
+// Events); actions are JSON POSTs to /api/*; the microphone streams over /ws/mic; the camera
+// is relayed by the server on /camera/stream. With UI_TOKEN set, every one of them needs the
+// token: a header for fetch, the `token` query parameter where the browser cannot add one.
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -10,8 +12,38 @@ const state = {
 };
 
 // ------------------------------------------------------------------ live events
-function connectEvents() {
-  const source = new EventSource("/events");
+let source = null;
+let retryTimer;
+
+// Asks /api/state first: a 401 there means the token is missing or wrong (an EventSource
+// cannot tell), so the token box is shown and the page waits for one.
+async function connectEvents() {
+  clearTimeout(retryTimer);
+  source?.close();
+  source = null;
+  const t = token();
+  let probe;
+  try {
+    probe = await fetch("/api/state", { headers: t ? { "x-ui-token": t } : {} });
+    await probe.body?.cancel();
+  } catch {
+    setLink("offline", "server unreachable");
+    retryTimer = setTimeout(connectEvents, 3000);
+    return;
+  }
+  if (probe.status === 401) {
+    $("token-box").hidden = false;
+    setLink("offline", t ? "wrong token" : "token needed");
+    $("token").focus();
+    return; // a new token reconnects
+  }
+  if (!probe.ok) {
+    setLink("offline", `server error ${probe.status}`);
+    retryTimer = setTimeout(connectEvents, 3000);
+    return;
+  }
+  source = new EventSource(withToken("/events"));
+  const mine = source;
   source.onmessage = (message) => {
     let event;
     try {
@@ -21,7 +53,21 @@ function connectEvents() {
     }
     handleEvent(event);
   };
-  source.onerror = () => setLink("offline", "server unreachable");
+  source.onerror = () => {
+    setLink("offline", "server unreachable");
+    // EventSource retries by itself unless the answer was an error status (closed).
+    if (mine === source && mine.readyState === EventSource.CLOSED) {
+      retryTimer = setTimeout(connectEvents, 3000);
+    }
+  };
+}
+
+/** `path` with the token as query parameter, for what cannot send headers. */
+function withToken(path) {
+  const t = token();
+  const url = new URL(path, location.href);
+  if (t) url.searchParams.set("token", t);
+  return url.pathname + url.search;
 }
 
 function handleEvent(event) {
@@ -203,10 +249,11 @@ function notice(text, bad = false) {
   noticeTimer = setTimeout(() => (n.hidden = true), 6000);
 }
 
-$("token").addEventListener(
-  "change",
-  () => localStorage.setItem("tars-ui-token", $("token").value),
-);
+$("token").addEventListener("change", () => {
+  localStorage.setItem("tars-ui-token", $("token").value);
+  $("camera").dataset.src = "";
+  connectEvents();
+});
 $("token").value = localStorage.getItem("tars-ui-token") ?? "";
 
 $("say-form").addEventListener("submit", async (event) => {
@@ -315,8 +362,10 @@ $("reset-traits").addEventListener(
 // ------------------------------------------------------------------ camera
 function startCamera() {
   const img = $("camera");
-  if (!state.config.cameraUrl || img.dataset.src === state.config.cameraUrl) return;
-  img.dataset.src = state.config.cameraUrl;
+  if (!state.config.cameraUrl) return;
+  const src = withToken(state.config.cameraUrl);
+  if (img.dataset.src === src) return;
+  img.dataset.src = src;
   img.onerror = () => {
     img.hidden = true;
     $("camera-off").hidden = false;
@@ -325,13 +374,12 @@ function startCamera() {
     img.hidden = false;
     $("camera-off").hidden = true;
   };
-  img.src = state.config.cameraUrl;
+  img.src = src;
 }
 $("camera-retry").addEventListener("click", () => {
   const img = $("camera");
-  img.src = `${state.config.cameraUrl}${
-    state.config.cameraUrl.includes("?") ? "&" : "?"
-  }t=${Date.now()}`;
+  const src = withToken(state.config.cameraUrl);
+  img.src = `${src}${src.includes("?") ? "&" : "?"}t=${Date.now()}`;
 });
 
 // ------------------------------------------------------------------ speaker: tts/audio
