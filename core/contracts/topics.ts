@@ -642,7 +642,8 @@ export const topics = {
     publishers: ["ha-bridge"],
     subscribers: ["homeassistant"],
     maxBytes: 16 * KIB,
-    description: "Plain-text state of one Home Assistant entity, retained (ON/OFF, online/offline, " +
+    description:
+      "Plain-text state of one Home Assistant entity, retained (ON/OFF, online/offline, " +
       "a transcript, a reply, a trait value).",
   }),
   haCamera: defineTopic({

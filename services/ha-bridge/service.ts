@@ -13,6 +13,7 @@
  * @module
  */
 import {
+  ConfigError,
   type Logger,
   type MqttClient,
   paramsOfTopic,
@@ -112,6 +113,14 @@ export async function startHaBridge(
     };
   }
 
+  if (!client.config.enableHealth) {
+    // Every entity's availability is the bridge's retained health and last will.
+    throw new ConfigError([{
+      variable: "MQTT_ENABLE_HEALTH",
+      value: "false",
+      expected: "true for ha-bridge (Home Assistant reads the bridge's health as availability)",
+    }], "ha-bridge configuration");
+  }
   const entityTopics: EntityTopics = {
     bridgeHealth: client.healthTopic,
     state: (entity) => topicFor(topics.haState, { entity }),
