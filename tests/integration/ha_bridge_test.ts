@@ -7,6 +7,7 @@
  * `homeassistant/status online` re-sends every config, and HA_DISCOVERY=false removes them.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import {
   CharacterUpdate,
   EmergencyStopCommand,
@@ -21,14 +22,15 @@ import {
   topics,
   TtsSay,
 } from "../../core/mod.ts";
-import { aclRules } from "../../ops/mosquitto/acl.ts";
+import { aclRules, renderAcl } from "../../ops/mosquitto/acl.ts";
+import { makePasswords } from "../../ops/mosquitto/make_passwords.ts";
 import { readHaBridgeConfig } from "../../services/ha-bridge/config.ts";
 import { MOVEMENT_BUTTONS } from "../../services/ha-bridge/entities.ts";
 import { type HaBridge, startHaBridge } from "../../services/ha-bridge/service.ts";
 import { readMovementConfig } from "../../services/movement-service/config.ts";
 import { SimServoDriver } from "../../services/movement-service/drivers/sim.ts";
 import { startMovementService } from "../../services/movement-service/service.ts";
-import { startBroker } from "../helpers/broker.ts";
+import { brokerKind, startBroker } from "../helpers/broker.ts";
 import { spawnService, stopService } from "../helpers/service_process.ts";
 import { collect, rawClient, testClient, waitFor } from "../helpers/wait.ts";
 
@@ -399,4 +401,46 @@ Deno.test("ha-bridge: HA_DISCOVERY=false removes every retained config of the ta
   await waitFor(() => marker.length === 1, "the marker");
   assert.deepEqual(after, []);
   await tars.shutdown();
+});
+
+Deno.test({
+  name: "ha-bridge with the shipped ACL: Home Assistant's login sees TARS as Home Assistant " +
+    "subscribes (homeassistant/#) and drives it only through the bridge",
+  ignore: brokerKind() !== "mosquitto",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "tars-ha-acl-" });
+    try {
+      const passwd = join(dir, "tars.passwd");
+      const envFiles = await makePasswords({ passwd, envDir: join(dir, "env"), broker: "HOST" });
+      const acl = join(dir, "tars.acl");
+      await Deno.writeTextFile(acl, renderAcl());
+      for (const f of [passwd, acl]) await Deno.chmod(f, 0o644);
+      await Deno.chmod(dir, 0o755);
+      await using broker = await startBroker({
+        extraConfig: ["allow_anonymous false", `password_file ${passwd}`, `acl_file ${acl}`],
+      });
+      const host = new URL(broker.url).host;
+      const urlOf = (user: string) =>
+        /^MQTT_URL=(.*)$/m.exec(Deno.readTextFileSync(envFiles.get(user)!))![1]
+          .replace("HOST", host);
+
+      await using monitor = await rawClient(urlOf("tars-monitor"), "tars-monitor");
+      const seen = await collect(monitor, "movement/#");
+      await using ha = await rawClient(urlOf("homeassistant"), "homeassistant");
+      const got = await collect(ha, "homeassistant/#");
+      await using b = await bridge(urlOf("ha-bridge"));
+      await waitFor(() => configs(got).size === b.announced.length, "the configs");
+
+      // Directly, Home Assistant's login cannot move or stop the robot...
+      await ha.publishAsync("movement/test", JSON.stringify({ command: "wave" }), { qos: 1 });
+      await ha.publishAsync("movement/stop", "{}", { qos: 1 });
+      // ...through the bridge it can (the stop is the marker that the direct ones were refused).
+      await ha.publishAsync("tars/ha/command/stop", "PRESS", { qos: 1 });
+      await waitFor(() => seen.some((m) => m.topic === "movement/stop"), "the bridge's stop");
+      assert.deepEqual(seen.map((m) => m.topic), ["movement/stop"]);
+      assert.equal(Envelope.fromValue(JSON.parse(seen[0].text))?.source, "tars-ha-bridge");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
