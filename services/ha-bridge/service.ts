@@ -17,6 +17,7 @@ import {
   type Logger,
   type MqttClient,
   paramsOfTopic,
+  RateLimitedLog,
   type Subscription,
   topicFor,
   topics,
@@ -82,6 +83,8 @@ export async function startHaBridge(
   const subscriptions: Subscription[] = [];
   const announced = new Map<string, DiscoveryItem>();
   let refused = 0;
+  // A flood of bad commands is one line per command topic per 10 s.
+  const warnings = new RateLimitedLog(10_000);
 
   const close = async () => {
     await Promise.allSettled(subscriptions.splice(0).map((s) => s.unsubscribe()));
@@ -148,10 +151,15 @@ export async function startHaBridge(
   ): Promise<void> => {
     if (!parsed.ok) {
       refused++;
-      logger.warn("Home Assistant command {what} refused: {reason}", {
+      warnings.maybe(
         what,
-        reason: parsed.reason,
-      });
+        (suppressed) =>
+          logger.warn("Home Assistant command {what} refused: {reason} ({suppressed} more)", {
+            what,
+            reason: parsed.reason,
+            suppressed,
+          }),
+      );
       return;
     }
     await run(parsed.value);
@@ -205,7 +213,7 @@ export async function startHaBridge(
           count: announced.size,
         });
         await announceAll();
-      }),
+      }, { queueSize: 1 }), // a burst of "online" re-sends once or twice, not once per message
     );
 
     // --- one connectivity sensor per MQTT client with a health topic
