@@ -65,7 +65,6 @@ const TARS_EXPECTS: Readonly<Record<string, readonly string[]>> = {
 };
 
 const DISCOVERY = "homeassistant/+/tars/+/config";
-const decoder = new TextDecoder();
 
 function field(config: Record<string, unknown>, path: string): unknown {
   return path.split(".").reduce<unknown>(
