@@ -443,3 +443,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test("ha-bridge main.ts as a process: announces TARS; killed, its last will makes every entity unavailable", async () => {
+  await using broker = await startBroker();
+  await using ha = await rawClient(broker.url, "homeassistant-test");
+  const got = await collect(ha, DISCOVERY);
+  const health = await collect(ha, "system/health/tars-ha-bridge");
+  const child = spawnService("ha-bridge", { MQTT_URL: broker.url });
+  let killed = false;
+  try {
+    await waitFor(
+      () => configs(got).has("homeassistant/switch/tars/live_mode/config"),
+      "the configs",
+      20_000,
+    );
+    // What every entity's availability template reads: data.ok of the bridge's health.
+    const ok = () => {
+      const last = health.at(-1);
+      return last ? Envelope.fromValue(JSON.parse(last.text))?.data.ok : undefined;
+    };
+    await waitFor(() => ok() === true, "the bridge's health ok");
+    const live = configs(got).get("homeassistant/switch/tars/live_mode/config")!;
+    assert.deepEqual(live.availability, [{
+      topic: "system/health/tars-ha-bridge",
+      value_template: "{{ 'online' if value_json.data.ok else 'offline' }}",
+    }]);
+    child.kill("SIGKILL");
+    killed = true;
+    await child.status;
+    await waitFor(() => ok() === false, "the bridge's last will: ok false");
+    const will = Envelope.fromValue(JSON.parse(health.at(-1)!.text))!;
+    assert.equal(will.data.event, "lost");
+  } finally {
+    if (!killed) await stopService(child);
+    else await child.stderr.cancel();
+  }
+});
