@@ -651,12 +651,11 @@ export const topics = {
     topic: "tars/ha/camera",
     wire: "binary",
     qos: 0,
-    retain: true,
     publishers: ["ha-bridge"],
     subscribers: ["homeassistant"],
     maxBytes: 6 * MIB,
-    description: "The latest camera frame as a bare JPEG for Home Assistant's image entity, " +
-      "retained, at most one per HA_CAMERA_INTERVAL_MS.",
+    description: "The latest camera frame as a bare JPEG for Home Assistant's image entity, at " +
+      "most one per HA_CAMERA_INTERVAL_MS; not retained, so no image stays on the broker.",
   }),
   haCommand: defineTopic({
     name: "haCommand",
