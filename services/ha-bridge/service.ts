@@ -169,12 +169,11 @@ export async function startHaBridge(
   try {
     // --- commands first, so that nothing announced is a dead button
     subscriptions.push(
-      await client.subscribeRaw(topics.haCommand, (_bytes, message) => {
-        if (!live(message)) return;
-        return accept("stop", { ok: true, value: null }, () =>
-          // Any press is a stop (like any message on movement/stop); never queued or confirmed.
-          client.publishEvent(topics.movementStop, { reason: "Home Assistant emergency stop" }));
-      }, { params: { entity: ENTITY.stop } }),
+      // Any message is a stop, as on movement/stop: whatever its payload or size, retained too
+      // (movement-service honours a retained stop as well), in its own queue, never confirmed.
+      await client.subscribeRaw(topics.haCommand, async () => {
+        await client.publishEvent(topics.movementStop, { reason: "Home Assistant emergency stop" });
+      }, { params: { entity: ENTITY.stop }, queueSize: 16, maxBytes: Number.MAX_SAFE_INTEGER }),
       await client.subscribeRaw(topics.haCommand, (bytes, message) => {
         if (!live(message)) return;
         return accept(
@@ -217,8 +216,8 @@ export async function startHaBridge(
     );
 
     // --- one connectivity sensor per MQTT client with a health topic
-    const dynamic = () => announced.size - staticCount;
     const staticCount = announced.size;
+    const dynamic = () => announced.size - staticCount;
     subscriptions.push(
       await client.subscribe(topics.systemHealth, async (health, message) => {
         const clientId = paramsOfTopic(topics.systemHealth, message.topic)?.client_id;

@@ -269,6 +269,9 @@ Deno.test("ha-bridge: each command topic round-trips to the TARS topic it drives
   await ha.publishAsync("tars/ha/command/stop", "STOP", { qos: 1 });
   await waitFor(() => data("movement/stop").length === 1, "movement/stop");
   EmergencyStopCommand.parse(data("movement/stop")[0]);
+  // A stop is never dropped for its payload: one over the row's 1 KiB limit still stops.
+  await ha.publishAsync("tars/ha/command/stop", "x".repeat(4096), { qos: 1 });
+  await waitFor(() => data("movement/stop").length === 2, "the oversized press stops too");
 
   await ha.publishAsync("tars/ha/command/live", "maybe", { qos: 1 });
   await ha.publishAsync("tars/ha/command/live", "OFF", { qos: 1 });
