@@ -19,6 +19,7 @@ export const serviceNames = [
   "wake-activation",
   "movement-service",
   "camera-service",
+  "ha-bridge",
   "ui-web",
 ] as const;
 
@@ -77,7 +78,7 @@ function spec(
   };
 }
 
-/** The nine planned services, keyed by name. */
+/** The services, keyed by name. */
 export const serviceTable: Readonly<Record<ServiceName, ServiceSpec>> = {
   router: spec("router", "tars-router", [], "routes transcripts, intents and replies"),
   "llm-worker": spec("llm-worker", "tars-llm", [], "talks to the LLM provider (HTTP)"),
@@ -143,6 +144,12 @@ export const serviceTable: Readonly<Record<ServiceName, ServiceSpec>> = {
     ),
     urlPortVariable: "CAMERA_HTTP_PORT",
   },
+  "ha-bridge": spec(
+    "ha-bridge",
+    "tars-ha-bridge",
+    [],
+    "shows TARS in Home Assistant by MQTT discovery",
+  ),
   "ui-web": {
     ...spec("ui-web", "ui-web", [], "the live dashboard", "http://127.0.0.1:5010"),
     urlPortVariable: "UI_PORT",

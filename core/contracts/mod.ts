@@ -20,6 +20,7 @@ export { clipText, TEXT_LIMITS } from "./payloads/common.ts";
 export * from "./payloads/camera.ts";
 export * from "./payloads/character.ts";
 export * from "./payloads/health.ts";
+export * from "./payloads/home_assistant.ts";
 export * from "./payloads/llm.ts";
 export * from "./payloads/memory.ts";
 export * from "./payloads/movement.ts";

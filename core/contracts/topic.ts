@@ -19,7 +19,8 @@ export type QoS = 0 | 1 | 2;
 
 /**
  * Names of the programs that appear as publishers or subscribers in the topic table.
- * `esp32` is the ESP32 movement firmware; `*` means every service (health, keepalive).
+ * `esp32` is the ESP32 movement firmware, `homeassistant` a Home Assistant instance (its own
+ * MQTT login); `*` means every service (health, keepalive).
  */
 export type ServiceName =
   | "router"
@@ -31,7 +32,9 @@ export type ServiceName =
   | "movement-service"
   | "camera-service"
   | "ui-web"
+  | "ha-bridge"
   | "esp32"
+  | "homeassistant"
   | "*";
 
 /** One row of the topic table. */
@@ -119,6 +122,29 @@ export function topicFor(
     }
     return value;
   });
+}
+
+/**
+ * The `{params}` of a concrete topic of `spec` (the reverse of {@linkcode topicFor});
+ * `null` when the topic is not one of `spec`'s.
+ *
+ * @example
+ * ```ts
+ * import { paramsOfTopic, topics } from "../mod.ts";
+ * paramsOfTopic(topics.systemHealth, "system/health/tars-stt"); // { client_id: "tars-stt" }
+ * ```
+ */
+export function paramsOfTopic(
+  spec: Pick<TopicSpec, "topic">,
+  topic: string,
+): Record<string, string> | null {
+  const names = topicParams(spec.topic);
+  const pattern = spec.topic.split(PARAM).map((part, i) =>
+    i % 2 === 1 ? "([^/+#]+)" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  ).join("");
+  const match = new RegExp(`^${pattern}$`).exec(topic);
+  if (!match) return null;
+  return Object.fromEntries(names.map((name, i) => [name, match[i + 1]]));
 }
 
 /** The subscription filter of a topic: its `{params}` replaced by `+`. */

@@ -29,6 +29,7 @@ import {
   CharacterUpdate,
 } from "./payloads/character.ts";
 import { HealthPing } from "./payloads/health.ts";
+import { HaDiscoveryConfig, LiveModeCommand, LiveModeState } from "./payloads/home_assistant.ts";
 import {
   LLMCancel,
   LLMRequest,
@@ -147,7 +148,7 @@ export const topics = {
     schema: FinalTranscript,
     qos: 1,
     publishers: ["stt-worker", "ui-web"],
-    subscribers: ["router", "memory-worker", "wake-activation", "ui-web"],
+    subscribers: ["router", "memory-worker", "wake-activation", "ui-web", "ha-bridge"],
     description: "A finished, accepted utterance; its message_id becomes the llm/request id.",
   }),
   sttPartial: defineTopic({
@@ -202,7 +203,7 @@ export const topics = {
     eventType: "tts.say",
     schema: TtsSay,
     qos: 1,
-    publishers: ["router", "llm-worker"],
+    publishers: ["router", "llm-worker", "ha-bridge"],
     subscribers: ["tts-worker", "stt-worker", "memory-worker", "ui-web"],
     maxBytes: 256 * KIB,
     description: "Text to speak; stt-worker also uses it for echo suppression, memory-worker " +
@@ -277,7 +278,7 @@ export const topics = {
     schema: LLMResponse,
     qos: 1,
     publishers: ["llm-worker"],
-    subscribers: ["router", "ui-web"],
+    subscribers: ["router", "ui-web", "ha-bridge"],
     maxBytes: 256 * KIB,
     description: "The final reply or error of a request. QoS 1 (py-tars: 0) because a lost " +
       "response is an unanswered question.",
@@ -394,7 +395,7 @@ export const topics = {
     schema: CharacterUpdate,
     qos: 1,
     acceptsRaw: true,
-    publishers: ["llm-worker", "ui-web"],
+    publishers: ["llm-worker", "ui-web", "ha-bridge"],
     subscribers: ["memory-worker"],
     description: "Set one trait or reset all traits; raw JSON accepted. QoS 1 (py-tars " +
       "subscribes with 0) because a lost update is a silently ignored user request.",
@@ -407,7 +408,7 @@ export const topics = {
     qos: 1,
     retain: true,
     publishers: ["memory-worker"],
-    subscribers: ["llm-worker", "ui-web"],
+    subscribers: ["llm-worker", "ui-web", "ha-bridge"],
     maxBytes: 256 * KIB,
     description: "The current character, retained; republished on every change.",
   }),
@@ -422,7 +423,7 @@ export const topics = {
     qos: 1,
     retain: true,
     publishers: ["*"],
-    subscribers: ["router", "wake-activation", "ui-web"],
+    subscribers: ["router", "wake-activation", "ui-web", "ha-bridge", "homeassistant"],
     description: "Retained liveness of each MQTT client; also its last will " +
       "(ok false, event lost). Raw JSON accepted (the ESP32's `{ok,event,timestamp}`), and " +
       "extra keys are kept (py-tars' wake-activation adds `version`, `ts`).",
@@ -472,7 +473,7 @@ export const topics = {
     schema: TestMovementRequest,
     qos: 1,
     acceptsRaw: true,
-    publishers: ["router", "llm-worker", "ui-web"],
+    publishers: ["router", "llm-worker", "ui-web", "ha-bridge"],
     subscribers: ["movement-service", "esp32"],
     description: "A movement command for the ESP32; raw JSON accepted (the ESP32 firmware " +
       "parses raw only).",
@@ -484,7 +485,7 @@ export const topics = {
     schema: EmergencyStopCommand,
     qos: 1,
     acceptsRaw: true,
-    publishers: ["router", "llm-worker", "ui-web"],
+    publishers: ["router", "llm-worker", "ui-web", "ha-bridge"],
     subscribers: ["movement-service", "esp32"],
     description: "Emergency stop; the ESP32 stops on any message here. Raw JSON accepted.",
   }),
@@ -545,7 +546,7 @@ export const topics = {
     schema: CameraFrame,
     qos: 0,
     publishers: ["camera-service"],
-    subscribers: [],
+    subscribers: ["ha-bridge"],
     maxBytes: 8 * MIB,
     description: "Downsampled live frames (ui-web streams MJPEG over HTTP instead).",
   }),
@@ -580,6 +581,92 @@ export const topics = {
     publishers: ["camera-service"],
     subscribers: [],
     description: "Camera availability and capture progress.",
+  }),
+
+  // ------------------------------------------------------------------ router live mode
+  routerLiveModeSet: defineTopic({
+    name: "routerLiveModeSet",
+    topic: "router/live_mode/set",
+    eventType: "router.live_mode.set",
+    schema: LiveModeCommand,
+    qos: 1,
+    publishers: ["ha-bridge"],
+    subscribers: ["router"],
+    description: "Turn the router's live mode on or off, as the voice phrases do (new in " +
+      "TARS-Deno; Home Assistant's live-mode switch).",
+  }),
+  routerLiveMode: defineTopic({
+    name: "routerLiveMode",
+    topic: "router/live_mode",
+    eventType: "router.live_mode",
+    schema: LiveModeState,
+    qos: 1,
+    retain: true,
+    publishers: ["router"],
+    subscribers: ["ha-bridge"],
+    description: "Whether live mode is on, retained; published at start and on every change " +
+      "(new in TARS-Deno).",
+  }),
+
+  // ------------------------------------------------------------------ Home Assistant
+  haDiscovery: defineTopic({
+    name: "haDiscovery",
+    topic: "homeassistant/{component}/tars/{object_id}/config",
+    wire: "json",
+    schema: HaDiscoveryConfig,
+    qos: 1,
+    retain: true,
+    publishers: ["ha-bridge"],
+    // ha-bridge reads them only with discovery off, to remove every one the broker keeps.
+    subscribers: ["homeassistant", "ha-bridge"],
+    description: "Home Assistant MQTT discovery config of one TARS entity, bare JSON, retained; " +
+      "an empty retained payload removes the entity (HA_DISCOVERY=false).",
+  }),
+  haStatus: defineTopic({
+    name: "haStatus",
+    topic: "homeassistant/status",
+    wire: "binary",
+    qos: 1,
+    publishers: ["homeassistant"],
+    subscribers: ["ha-bridge"],
+    maxBytes: 64,
+    description: "Home Assistant's birth and last will, plain text `online`/`offline`; on " +
+      "`online` the ha-bridge re-sends every discovery config.",
+  }),
+  haState: defineTopic({
+    name: "haState",
+    topic: "tars/ha/state/{entity}",
+    wire: "binary",
+    qos: 1,
+    retain: true,
+    publishers: ["ha-bridge"],
+    subscribers: ["homeassistant"],
+    maxBytes: 16 * KIB,
+    description:
+      "Plain-text state of one Home Assistant entity, retained (ON/OFF, online/offline, " +
+      "a transcript, a reply, a trait value).",
+  }),
+  haCamera: defineTopic({
+    name: "haCamera",
+    topic: "tars/ha/camera",
+    wire: "binary",
+    qos: 0,
+    publishers: ["ha-bridge"],
+    subscribers: ["homeassistant"],
+    maxBytes: 6 * MIB,
+    description: "The latest camera frame as a bare JPEG for Home Assistant's image entity, at " +
+      "most one per HA_CAMERA_INTERVAL_MS; not retained, so no image stays on the broker.",
+  }),
+  haCommand: defineTopic({
+    name: "haCommand",
+    topic: "tars/ha/command/{entity}",
+    wire: "binary",
+    qos: 1,
+    publishers: ["homeassistant"],
+    subscribers: ["ha-bridge"],
+    maxBytes: 1 * KIB,
+    description: "A plain-text command from Home Assistant (text to say, a button's movement, " +
+      "ON/OFF, a number); the ha-bridge validates it into a TARS contract.",
   }),
 } as const;
 

@@ -16,7 +16,11 @@
  *   stt-worker): a writer may only speak as its own `{source}`. A row with a parameter a
  *   writer has no value for stops the generation (add the value, or the ACL would allow `+`).
  * - Every parameter of a topic the program subscribes to becomes `+` (`audio/pcm/+`).
- * - A publisher of `*` is every service (not `esp32`, which has no health).
+ * - A publisher of `*` is every service (not `esp32` nor `homeassistant`, which have no health).
+ * - `homeassistant` is the login of a Home Assistant instance: it may only publish its status
+ *   and the ha-bridge's command topics and read what the bridge announces (docs/home-assistant.md).
+ * - A {@linkcode WRITER_PARAMS} value of `+` is a deliberate wildcard, allowed only where the
+ *   rest of the topic confines it ({@linkcode WILDCARD_WRITES} lists them; the ACL test checks).
  * - The user `tars-monitor` may read everything (for `mosquitto_sub` while debugging) and
  *   publish nothing.
  *
@@ -26,13 +30,21 @@ import { topicList, type TopicSpec } from "../../core/contracts/mod.ts";
 import { serviceNames, serviceTable } from "../services.ts";
 
 /** An MQTT user of the ACL: a service, the ESP32 firmware, or the read-only monitor. */
-export type AclUser = (typeof serviceNames)[number] | "esp32";
+export type AclUser = (typeof serviceNames)[number] | "esp32" | "homeassistant";
+
+/** The MQTT users that are not TARS services (no health, no client id of ours). */
+const EXTERNAL_USERS: readonly AclUser[] = ["esp32", "homeassistant"];
 
 /** The read-only user for debugging. */
 export const MONITOR_USER = "tars-monitor";
 
-/** Every user that gets a password: the nine services, `esp32` and the monitor. */
-export const ACL_USERS: readonly string[] = [...serviceNames, "esp32", MONITOR_USER];
+/** Every user that gets a password: the services, `esp32`, `homeassistant` and the monitor. */
+export const ACL_USERS: readonly string[] = [
+  ...serviceNames,
+  "esp32",
+  "homeassistant",
+  MONITOR_USER,
+];
 
 /** Where `deno task docs` writes the ACL, relative to this module. */
 export const ACL_FILE = new URL("./tars.acl", import.meta.url);
@@ -47,6 +59,20 @@ export const ACL_FILE = new URL("./tars.acl", import.meta.url);
 export const WRITER_PARAMS: Readonly<Partial<Record<AclUser, Readonly<Record<string, string>>>>> = {
   "stt-worker": { source: "stt" },
   "ui-web": { source: "ui-web" },
+  // Every entity's discovery config and state, confined to the `tars` node id and to
+  // `tars/ha/state/`: the bridge announces a varying set of entities (one per service, per trait).
+  "ha-bridge": { component: "+", object_id: "+", entity: "+" },
+  // Home Assistant's commands, confined to `tars/ha/command/`: the bridge validates each one.
+  "homeassistant": { entity: "+" },
+};
+
+/**
+ * The only write filters with a wildcard in the ACL, and who has them: each confined by the
+ * literal levels around it (the `tars` node id, `tars/ha/...`).
+ */
+export const WILDCARD_WRITES: Readonly<Partial<Record<AclUser, readonly string[]>>> = {
+  "ha-bridge": ["homeassistant/+/tars/+/config", "tars/ha/state/+"],
+  "homeassistant": ["tars/ha/command/+"],
 };
 
 /** One permission line: `read`, `write` or `readwrite` on a concrete topic filter. */
@@ -58,13 +84,15 @@ export interface AclRule {
 }
 
 function involves(list: readonly string[], user: AclUser): boolean {
-  return list.includes(user) || (list.includes("*") && user !== "esp32");
+  return list.includes(user) || (list.includes("*") && !EXTERNAL_USERS.includes(user));
 }
 
 function filterFor(spec: TopicSpec, user: AclUser, forWrite: boolean): string {
   return spec.topic.replace(/\{([a-z_]+)\}/g, (_m, name: string) => {
     if (!forWrite) return "+";
-    if (name === "client_id" && user !== "esp32") return serviceTable[user].clientId;
+    if (name === "client_id" && user !== "esp32" && user !== "homeassistant") {
+      return serviceTable[user].clientId;
+    }
     const value = WRITER_PARAMS[user]?.[name];
     if (value === undefined) {
       throw new Error(
@@ -107,8 +135,12 @@ export function renderAcl(): string {
     "# (WRITER_PARAMS in ops/mosquitto/acl.ts).",
     "",
   ];
-  for (const user of [...serviceNames, "esp32"] as const) {
-    const what = user === "esp32" ? "the ESP32 movement firmware" : serviceTable[user].description;
+  for (const user of [...serviceNames, "esp32", "homeassistant"] as const) {
+    const what = user === "esp32"
+      ? "the ESP32 movement firmware"
+      : user === "homeassistant"
+      ? "Home Assistant's MQTT integration (docs/home-assistant.md)"
+      : serviceTable[user].description;
     lines.push(`# ${user}: ${what}`, `user ${user}`);
     for (const rule of aclRules(user)) lines.push(`topic ${rule.access} ${rule.topic}`);
     lines.push("");

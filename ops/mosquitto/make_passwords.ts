@@ -10,7 +10,7 @@
  * $ deno run --allow-read --allow-write ops/mosquitto/make_passwords.ts --compose
  * ```
  *
- * Every user of the generated ACL (`ops/mosquitto/acl.ts`: the nine services, `esp32` and
+ * Every user of the generated ACL (`ops/mosquitto/acl.ts`: the services, `esp32`, `homeassistant` and
  * `tars-monitor`) gets a random 144-bit password. The password file holds only salted hashes
  * in Mosquitto's own `$7$` format (PBKDF2-SHA512, 101 iterations, as `mosquitto_passwd` writes
  * them), made here so that no `mosquitto_passwd` is needed on the machine that runs the

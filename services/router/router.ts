@@ -54,6 +54,8 @@ export interface RouterOutputs {
   move(message: MovementTestMessage): void;
   /** Stop all movement (movement/stop). */
   stopMovement(reason: string): void;
+  /** Live mode was switched on or off, by voice or by command (router/live_mode). */
+  liveModeChanged?(enabled: boolean): void;
 }
 
 /** Opaque timer handle of a {@linkcode RouterClock}. */
@@ -230,6 +232,18 @@ export class RouterCore {
   /** Whether live mode is on (every utterance passes the gate). */
   get liveMode(): boolean {
     return this.#liveMode;
+  }
+
+  /**
+   * Switches live mode on or off without speaking (router/live_mode/set, e.g. Home
+   * Assistant's switch). Returns whether it changed.
+   */
+  setLiveMode(enabled: boolean): boolean {
+    if (this.#liveMode === enabled) return false;
+    this.#liveMode = enabled;
+    this.#logger?.info("Live mode {state} by command", { state: enabled ? "on" : "off" });
+    this.#out.liveModeChanged?.(enabled);
+    return true;
   }
 
   /** Whether the wake window is open now. */
@@ -416,11 +430,13 @@ export class RouterCore {
       if (live === "enter") {
         const already = this.#liveMode;
         this.#liveMode = true;
+        if (!already) this.#out.liveModeChanged?.(true);
         this.#speak(already ? lm.activeHint : lm.enterAck, { style: "neutral", stt_ts: sttTs });
         return already ? "live:already-on" : "live:enter";
       }
       const wasOn = this.#liveMode;
       this.#liveMode = false;
+      if (wasOn) this.#out.liveModeChanged?.(false);
       this.#speak(wasOn ? lm.exitAck : lm.inactiveHint, { style: "neutral", stt_ts: sttTs });
       return wasOn ? "live:exit" : "live:already-off";
     }

@@ -1,7 +1,8 @@
 /**
  * Wires {@linkcode RouterCore} to MQTT: subscribes to the router's inputs through the topic
  * table and publishes its decisions (tts/say, llm/request, llm/cancel, movement/test,
- * movement/stop). Publishing is fire-and-forget in call order, so a sentence goes out the
+ * movement/stop) and its live mode (router/live_mode, retained; switched by voice or by
+ * router/live_mode/set). Publishing is fire-and-forget in call order, so a sentence goes out the
  * moment its delta is handled; a failed publish is logged and counted, never thrown.
  *
  * @module
@@ -65,6 +66,8 @@ export async function startRouterService(
     move: (message) => send("movement/test", client.publishEvent(topics.movementTest, message)),
     stopMovement: (reason) =>
       send("movement/stop", client.publishEvent(topics.movementStop, { reason })),
+    liveModeChanged: (enabled) =>
+      send("router/live_mode", client.publishEvent(topics.routerLiveMode, { enabled })),
   };
   const core = new RouterCore(config, outputs, { clock: options.clock, logger });
   const queue: QueueOptions = {
@@ -107,6 +110,9 @@ export async function startRouterService(
         });
         logger.debug("stt/final → {decision}", { decision });
       }, { ...queue, qos: 1 }),
+      await client.subscribe(topics.routerLiveModeSet, (command, message) => {
+        if (!message.retained) core.setLiveMode(command.enabled);
+      }, { ...queue, qos: 1 }),
       await client.subscribe(topics.systemHealth, (health, message) => {
         if (healthTopics.has(message.topic)) core.onHealth(message.topic, health);
       }, { ...queue, qos: 1 }),
@@ -116,6 +122,8 @@ export async function startRouterService(
     await Promise.allSettled(subscriptions.map((s) => s.unsubscribe()));
     throw error;
   }
+  // Retained, so Home Assistant's switch shows the state the router starts in.
+  outputs.liveModeChanged?.(core.liveMode);
   logger.info("Router ready: live mode {live}, wake phrases {phrases}", {
     live: core.liveMode,
     phrases: config.wakePhrases.join(" | "),

@@ -13,7 +13,10 @@ const fixtures = loadFixtures();
 const HEX32 = /^[0-9a-f]{32}$/;
 
 /** Minimal valid inputs per topic; unions list one input per variant. */
-const MINIMAL_INPUTS: Record<Exclude<TopicName, "audioPcm">, Record<string, unknown>[]> = {
+const MINIMAL_INPUTS: Record<
+  Exclude<TopicName, "audioPcm" | "haStatus" | "haState" | "haCamera" | "haCommand">,
+  Record<string, unknown>[]
+> = {
   sttFinal: [{ text: "hello" }],
   sttPartial: [{ text: "hel" }],
   sttVad: [{ event: "speech_start", utt_id: "u1" }],
@@ -65,6 +68,14 @@ const MINIMAL_INPUTS: Record<Exclude<TopicName, "audioPcm">, Record<string, unkn
     size_bytes: 0,
   }],
   cameraStatus: [{ event: "camera_ready" }],
+  routerLiveModeSet: [{ enabled: true }],
+  routerLiveMode: [{ enabled: false }],
+  haDiscovery: [{
+    name: "Live mode",
+    unique_id: "tars_live_mode",
+    device: { identifiers: ["tars"], name: "TARS" },
+    origin: { name: "TARS-Deno ha-bridge" },
+  }],
 };
 
 /** The keys py-tars' model of a topic has: every key of every fixture payload of the topic. */

@@ -28,6 +28,7 @@ export type RecordedOutput =
   }
   | { readonly topic: "llm/cancel"; readonly id: string }
   | { readonly topic: "movement/test"; readonly move: MovementTestMessage }
+  | { readonly topic: "router/live_mode"; readonly enabled: boolean }
   | { readonly topic: "movement/stop"; readonly reason: string };
 
 /** A router under test. */
@@ -74,6 +75,7 @@ export function fakeRouter(env: Record<string, string> = {}): FakeRouter {
     cancelLlm: (id) => outputs.push({ topic: "llm/cancel", id }),
     move: (move) => outputs.push({ topic: "movement/test", move }),
     stopMovement: (reason) => outputs.push({ topic: "movement/stop", reason }),
+    liveModeChanged: (enabled) => outputs.push({ topic: "router/live_mode", enabled }),
   }, { clock: routerClock, randomHex: () => (++counter).toString(16).padStart(8, "0") });
   return {
     core,

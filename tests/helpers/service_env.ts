@@ -8,6 +8,7 @@
 import { MQTT_ENV_NAMES } from "../../core/mod.ts";
 import type { ServiceName } from "../../ops/services.ts";
 import { CAMERA_ENV, readCameraConfig } from "../../services/camera-service/config.ts";
+import { HA_BRIDGE_ENV, readHaBridgeConfig } from "../../services/ha-bridge/config.ts";
 import { LLM_ENV, LLM_ENV_ALIASES, readLlmConfig } from "../../services/llm-worker/config.ts";
 import {
   MEMORY_ENV,
@@ -49,6 +50,7 @@ export const SERVICE_ENV: Readonly<Record<ServiceName, ServiceEnv>> = {
   "wake-activation": { names: names(WAKE_ENV), read: readWakeConfig },
   "movement-service": { names: names(MOVEMENT_ENV), read: readMovementConfig },
   "camera-service": { names: names(CAMERA_ENV), read: readCameraConfig },
+  "ha-bridge": { names: names(HA_BRIDGE_ENV), read: readHaBridgeConfig },
   "ui-web": { names: names(UI_WEB_ENV, UI_WEB_ENV_ALIASES), read: readUiWebConfig },
 };
 

@@ -13,6 +13,7 @@ import {
   type AclUser,
   MONITOR_USER,
   renderAcl,
+  WILDCARD_WRITES,
   WRITER_PARAMS,
 } from "../../ops/mosquitto/acl.ts";
 import { makePasswords } from "../../ops/mosquitto/make_passwords.ts";
@@ -24,7 +25,7 @@ import { waitFor } from "../helpers/wait.ts";
 
 const mosquittoOnly = brokerKind() !== "mosquitto";
 const ADMIN = "tars-test-admin";
-const USERS: readonly AclUser[] = [...serviceNames, "esp32"];
+const USERS: readonly AclUser[] = [...serviceNames, "esp32", "homeassistant"];
 
 Deno.test("ops/mosquitto/tars.acl is generated from the topic table (deno task docs)", () => {
   assert.ok(
@@ -47,7 +48,9 @@ Deno.test("ACL: audio/pcm/{source} is pinned to each writer's own source (its de
   assert.ok(writes("ui-web").includes("audio/pcm/ui-web"));
   assert.ok(writes("stt-worker").includes("audio/pcm/stt"));
   for (const user of USERS) {
-    assert.ok(!writes(user).some((t) => t.includes("+") || t.includes("#")), `${user} writes +`);
+    const wildcards = writes(user).filter((t) => t.includes("+") || t.includes("#"));
+    // Only the listed, confined wildcards (the ha-bridge's entities, Home Assistant's commands).
+    assert.deepEqual(wildcards, WILDCARD_WRITES[user] ?? [], `${user} writes +`);
   }
   // The pinned values are what the services publish with by default.
   assert.equal(WRITER_PARAMS["ui-web"]?.source, UI_SOURCE);
@@ -65,7 +68,7 @@ function concrete(
 ): string {
   return template.replace(
     /\{([a-z_]+)\}/g,
-    (_m, p: string) => (p === "client_id" ? clientId : params[p] ?? "x"),
+    (_m, p: string) => (p === "client_id" ? clientId : params[p] === "+" ? "x" : params[p] ?? "x"),
   );
 }
 
@@ -83,6 +86,24 @@ Deno.test("ACL: only the dashboard may publish movement/clear; voice intents and
   // ...while every one of them that moves the robot may still stop it.
   for (const user of ["router", "llm-worker", "ui-web"] as const) {
     assert.ok(allowed(user, "movement/stop", "write"), user);
+  }
+});
+
+Deno.test("ACL: Home Assistant reaches TARS only through the ha-bridge, which cannot lift a stop", () => {
+  const writes = (user: AclUser) =>
+    aclRules(user).filter((r) => r.access !== "read").map((r) => r.topic);
+  // Home Assistant's login writes its status and the bridge's command topics, nothing of TARS.
+  assert.deepEqual(writes("homeassistant").sort(), ["homeassistant/status", "tars/ha/command/+"]);
+  // The bridge may stop the robot but not clear the latch, and writes no other movement topic.
+  assert.ok(allowed("ha-bridge", "movement/stop", "write"));
+  assert.ok(!allowed("ha-bridge", "movement/clear", "write"));
+  assert.deepEqual(writes("ha-bridge").filter((t) => t.startsWith("movement/")).sort(), [
+    "movement/stop",
+    "movement/test",
+  ]);
+  // Its wildcards stay inside the `tars` node of discovery and inside tars/ha/.
+  for (const t of WILDCARD_WRITES["ha-bridge"] ?? []) {
+    assert.match(t, /^(homeassistant\/\+\/tars\/\+\/config|tars\/ha\/state\/\+)$/);
   }
 });
 
@@ -134,7 +155,9 @@ Deno.test({
       await admin.subscribeAsync("#", { qos: 1 });
       try {
         for (const user of USERS) {
-          const clientId = user === "esp32" ? "esp32-test" : serviceTable[user].clientId;
+          const clientId = user === "esp32" || user === "homeassistant"
+            ? `${user}-test`
+            : serviceTable[user].clientId;
           const client = await connect(urlOf(user), clientId);
           try {
             // --- write: every row, as this client would fill it and with another {source}

@@ -311,6 +311,26 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "robustness: ha-bridge turns a Home Assistant command into tts/say after every family",
+  ...opts,
+  fn: () =>
+    check({
+      service: "ha-bridge",
+      // Its command topics flooded on the movement buttons' topic: every bad one refused.
+      params: { client_id: "tars-tts", entity: "move", component: "button", object_id: "x" },
+      replies: ["tts/say"],
+      boundMs: REQUEST_BOUND_MS,
+      async probe(ctx) {
+        const since = performance.now();
+        await ctx.client.publishRaw(topics.haCommand, `hello ${ctx.marker}`, {
+          params: { entity: "say" },
+        });
+        await ctx.until("tts/say", (text) => text.includes(ctx.marker), since);
+      },
+    }),
+});
+
 Deno.test("robustness: summary (the numbers for docs/security.md)", () => {
   if (reports.length === 0) return;
   console.log(`\nRobustness of ${reports.length} services under hostile payloads:\n`);

@@ -121,6 +121,25 @@ Deno.test("router core: live mode enter/exit with acks and hints", () => {
   assert.deepEqual(r.said(), ["Live mode is already off."]);
 });
 
+Deno.test("router core: live mode by command (router/live_mode/set) is silent; every change is reported", () => {
+  const r = fakeRouter();
+  const reported = () =>
+    r.outputs.flatMap((o) => o.topic === "router/live_mode" ? [o.enabled] : []);
+  assert.equal(r.core.setLiveMode(true), true);
+  assert.equal(r.core.liveMode, true);
+  assert.equal(r.core.setLiveMode(true), false, "no change, no report");
+  assert.equal(r.final("what time is it"), "rule:time", "the gate is open");
+  assert.equal(r.core.setLiveMode(false), true);
+  assert.equal(r.final("what time is it"), "dropped:no-wake");
+  assert.equal(r.said().length, 1, "only the time: switching by command says nothing");
+  // The voice phrases report their change too (Home Assistant's switch follows them).
+  r.wake("wake");
+  assert.equal(r.final("enter live mode"), "live:enter");
+  assert.equal(r.final("enter live mode"), "live:already-on");
+  assert.equal(r.final("exit live mode"), "live:exit");
+  assert.deepEqual(reported(), [true, false, true, false]);
+});
+
 Deno.test("router core: movement intents go to movement/test, stop/halt to movement/stop", () => {
   const r = fakeRouter({ ROUTER_LIVE_MODE_DEFAULT: "1" });
   assert.equal(r.final("Take a bow", { utt_id: "u-1" }), "movement");

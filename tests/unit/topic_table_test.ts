@@ -4,6 +4,7 @@ import {
   filterOf,
   findTopicSpec,
   findTopicSpecByEventType,
+  paramsOfTopic,
   topicFor,
   topicList,
   topicParams,
@@ -11,7 +12,7 @@ import {
 } from "../../core/contracts/mod.ts";
 import { serviceNames } from "../../ops/services.ts";
 
-const SERVICES = new Set<string>([...serviceNames, "esp32", "*"]);
+const SERVICES = new Set<string>([...serviceNames, "esp32", "homeassistant", "*"]);
 
 Deno.test("topicFor fills parameters and filterOf wildcards them", () => {
   assert.equal(topicFor(topics.systemHealth, { client_id: "tars-stt" }), "system/health/tars-stt");
@@ -21,6 +22,18 @@ Deno.test("topicFor fills parameters and filterOf wildcards them", () => {
   assert.equal(topicFor(topics.sttFinal), "stt/final");
   assert.equal(filterOf(topics.sttFinal), "stt/final");
   assert.deepEqual(topicParams(topics.systemKeepalive.topic), ["client_id"]);
+});
+
+Deno.test("paramsOfTopic reverses topicFor and refuses other topics", () => {
+  const params = { component: "button", object_id: "move_wave" };
+  const topic = topicFor(topics.haDiscovery, params);
+  assert.equal(topic, "homeassistant/button/tars/move_wave/config");
+  assert.deepEqual(paramsOfTopic(topics.haDiscovery, topic), params);
+  assert.deepEqual(paramsOfTopic(topics.sttFinal, "stt/final"), {});
+  for (const other of ["homeassistant/button/other/x/config", "homeassistant/a/b/tars/x/config"]) {
+    assert.equal(paramsOfTopic(topics.haDiscovery, other), null, other);
+  }
+  assert.equal(paramsOfTopic(topics.systemHealth, "system/health/"), null);
 });
 
 Deno.test("topicFor rejects missing and topic-changing parameters", () => {
