@@ -74,6 +74,12 @@ export type TraceEvent =
     readonly uttId?: string | null;
   };
 
+/**
+ * Ids a turn is found by, at most (utterance, transcript, stt_ts, request ids): a publisher
+ * repeating llm/requests for one transcript cannot grow the index without bound.
+ */
+export const MAX_KEYS_PER_TURN = 8;
+
 /** A wake word starts the turn of an utterance that starts at most this long after it, ms. */
 export const WAKE_LINK_MS = 15_000;
 
@@ -232,7 +238,7 @@ export class TurnTracer {
   }
 
   #key(turn: Turn, key: string): void {
-    if (this.#index.get(key) === turn) return;
+    if (this.#index.get(key) === turn || turn.keys.length >= MAX_KEYS_PER_TURN) return;
     this.#index.set(key, turn);
     turn.keys.push(key);
   }

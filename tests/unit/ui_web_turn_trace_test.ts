@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { TurnTiming } from "../../core/mod.ts";
-import { TurnTracer } from "../../services/ui-web/turn_trace.ts";
+import { MAX_KEYS_PER_TURN, TurnTracer } from "../../services/ui-web/turn_trace.ts";
 
 const T0 = 1_700_000_000; // epoch seconds
 const at = (ms: number) => T0 + ms / 1000;
@@ -155,4 +155,20 @@ Deno.test("turn trace: a wake word older than the link window starts no turn", (
   tracer.add({ kind: "vad", ts: at(20_000), event: "speech_start", uttId: "late" });
   assert.equal(tracer.turns()[0].marks.wake, undefined);
   assert.equal(tracer.turns()[0].started, at(20_000));
+});
+
+Deno.test("turn trace: repeated requests for one transcript do not grow the index", () => {
+  const tracer = new TurnTracer();
+  tracer.add({ kind: "final", ts: at(0), messageId: "m", uttId: "u", sttTs: at(0), text: "x" });
+  for (let i = 0; i < 1000; i++) {
+    tracer.add({ kind: "llm_request", ts: at(1), envelopeId: "m", requestId: `r${i}` });
+  }
+  // utt, msg and stt keys, then request ids up to the cap: later ones are not indexed.
+  const indexed = MAX_KEYS_PER_TURN - 3;
+  assert.notEqual(
+    tracer.add({ kind: "llm_stream", ts: at(2), requestId: `r${indexed - 1}`, text: "a" }),
+    null,
+  );
+  assert.equal(tracer.add({ kind: "audio", ts: at(3), uttId: `r${indexed}` }), null);
+  assert.equal(tracer.add({ kind: "audio", ts: at(3), uttId: "r999" }), null);
 });
