@@ -757,8 +757,8 @@ export async function main(argv: readonly string[]): Promise<BenchReport> {
 }
 
 /** Runs the core benchmark with the `BENCH_*` settings and returns its Markdown report. */
-export async function run(): Promise<string> {
-  return render(await main([]));
+export async function run(args: readonly string[] = []): Promise<string> {
+  return render(await main(args));
 }
 
 if (import.meta.main) await main(Deno.args);

@@ -26,5 +26,6 @@ export * from "./payloads/memory.ts";
 export * from "./payloads/movement.ts";
 export * from "./payloads/stt.ts";
 export * from "./payloads/system.ts";
+export * from "./payloads/turn.ts";
 export * from "./payloads/tts.ts";
 export * from "./payloads/wake.ts";

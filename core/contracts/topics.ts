@@ -49,6 +49,7 @@ import {
 } from "./payloads/movement.ts";
 import { FinalTranscript, PartialTranscript, SpeechActivity } from "./payloads/stt.ts";
 import { HeartbeatPayload, SystemMetrics } from "./payloads/system.ts";
+import { TurnTiming } from "./payloads/turn.ts";
 import { TtsAudioChunk, TtsControl, TtsSay, TtsStatus } from "./payloads/tts.ts";
 import { WakeEvent, WakeMicCommand } from "./payloads/wake.ts";
 
@@ -168,7 +169,7 @@ export const topics = {
     schema: SpeechActivity,
     qos: 1,
     publishers: ["stt-worker"],
-    subscribers: ["wake-activation", "router"],
+    subscribers: ["wake-activation", "router", "ui-web"],
     description: "Speech started/ended while the mic listened: wake-activation holds its session " +
       "meanwhile, the router admits the final. Not in py-tars.",
   }),
@@ -181,7 +182,7 @@ export const topics = {
     schema: WakeEvent,
     qos: 1,
     publishers: ["wake-activation"],
-    subscribers: ["router", "stt-worker"],
+    subscribers: ["router", "stt-worker", "ui-web"],
     description: "Wake lifecycle: wake, interrupt, timeout, resume, cancelled, error.",
   }),
   wakeMic: defineTopic({
@@ -254,7 +255,7 @@ export const topics = {
     schema: LLMRequest,
     qos: 1,
     publishers: ["router"],
-    subscribers: ["llm-worker"],
+    subscribers: ["llm-worker", "ui-web"],
     maxBytes: 1 * MIB,
     description: "A request for a reply; its envelope id (the transcript's message_id) is " +
       "reused by every llm/stream chunk, the llm/response and the memory/query.",
@@ -451,6 +452,17 @@ export const topics = {
     publishers: ["*"],
     subscribers: ["ui-web"],
     description: "Counters of each MQTT client, retained (new in TARS-Deno).",
+  }),
+  systemTurn: defineTopic({
+    name: "systemTurn",
+    topic: "system/turn",
+    eventType: "system.turn",
+    schema: TurnTiming,
+    qos: 0,
+    publishers: ["ui-web"],
+    subscribers: [],
+    description: "The timeline of each finished conversation turn (wake to end of playback) " +
+      "and its stage durations, assembled by ui-web from the envelopes' ts (new in TARS-Deno).",
   }),
 
   // ------------------------------------------------------------------ audio

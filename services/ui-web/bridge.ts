@@ -1,7 +1,9 @@
 /**
  * The MQTT side of ui-web: ONE client's subscriptions feed the dashboard state (health board,
  * conversation, character, TTS status) and every change is broadcast to the browsers; the
- * control actions publish through the same client.
+ * control actions publish through the same client. The messages of each conversation turn also
+ * feed a {@linkcode TurnTracer}: the page draws the last turns as a waterfall, and each finished
+ * turn is published on `system/turn` (its stage durations as metrics on the bus).
  *
  * @module
  */
@@ -18,6 +20,7 @@ import {
 } from "../../core/mod.ts";
 import { Conversation, type ConversationEntry } from "./conversation.ts";
 import { HealthBoard, type ServiceHealth } from "./health_board.ts";
+import { type TraceEvent, type TurnTimeline, TurnTracer } from "./turn_trace.ts";
 
 /** The envelope event type of the TTS audio chunks the page plays. */
 export const TTS_AUDIO_EVENT = "tts.audio";
@@ -47,6 +50,8 @@ export interface DashboardSnapshot {
   readonly character: CharacterSnapshot | null;
   /** The last TTS playback state, if any. */
   readonly tts: TtsState | null;
+  /** The timelines of the last conversation turns, oldest first. */
+  readonly turns: TurnTimeline[];
 }
 
 /** A live event sent to the browsers. */
@@ -57,6 +62,7 @@ export type DashboardEvent =
   | { readonly type: "tts.status"; readonly tts: TtsState }
   | { readonly type: "tts.audio"; readonly audio: Readonly<Record<string, unknown>> }
   | { readonly type: "character"; readonly character: CharacterSnapshot }
+  | { readonly type: "turn"; readonly turn: TurnTimeline }
   | { readonly type: "bridge"; readonly connected: boolean };
 
 /** Options of {@linkcode DashboardBridge}. */
@@ -73,6 +79,8 @@ export interface DashboardBridgeOptions {
   readonly historySize: number;
   /** How long a memory search waits, ms. */
   readonly memoryTimeoutMs: number;
+  /** Conversation turns whose timeline is kept; default 20. */
+  readonly turnsKept?: number;
   /** Clock, epoch ms (tests). */
   readonly now?: () => number;
 }
@@ -82,6 +90,7 @@ export class DashboardBridge {
   readonly #o: DashboardBridgeOptions;
   readonly #board: HealthBoard;
   readonly #conversation: Conversation;
+  readonly #tracer: TurnTracer;
   readonly #subscriptions: Subscription[] = [];
   #character: CharacterSnapshot | null = null;
   #tts: TtsState | null = null;
@@ -98,6 +107,7 @@ export class DashboardBridge {
       onChange: (health) => options.emit({ type: "health", health }),
     });
     this.#conversation = new Conversation(options.historySize, options.now);
+    this.#tracer = new TurnTracer(options.turnsKept ?? 20);
   }
 
   /** Microphone frames published so far. */
@@ -116,20 +126,59 @@ export class DashboardBridge {
       }, { queueSize: 32 }),
       await client.subscribe(topics.sttFinal, (p, ctx) => {
         this.#entry(this.#conversation.userSaid(p.message_id, p.text, sourceOf(ctx)));
+        if (ctx.retained) return;
+        this.#trace(ctx, (ts) => ({
+          kind: "final",
+          ts,
+          messageId: ctx.envelope?.id ?? p.message_id,
+          uttId: p.utt_id,
+          sttTs: p.ts,
+          text: p.text,
+        }));
       }),
+      await client.subscribe(topics.sttVad, (p, ctx) => {
+        this.#trace(ctx, (ts) => ({
+          kind: "vad",
+          ts,
+          event: p.event,
+          uttId: p.utt_id,
+          reason: p.reason,
+        }));
+      }, { queueSize: 64 }),
+      await client.subscribe(topics.wakeEvent, (p, ctx) => {
+        this.#trace(ctx, (ts) => ({ kind: "wake", ts, type: p.type }));
+      }, { queueSize: 64 }),
+      await client.subscribe(topics.llmRequest, (p, ctx) => {
+        const envelopeId = ctx.envelope?.id;
+        if (!envelopeId) return;
+        this.#trace(ctx, (ts) => ({ kind: "llm_request", ts, envelopeId, requestId: p.id }));
+      }, { queueSize: 16 }), // up to 1 MiB each (the history): keep few
       await client.subscribe(topics.llmStream, (p, ctx) => {
         const entry = this.#conversation.replyChunk(p.id, p.seq, p.delta, p.done, sourceOf(ctx));
         if (entry) this.#entry(entry);
+        this.#trace(
+          ctx,
+          (ts) => ({ kind: "llm_stream", ts, requestId: p.id, text: p.delta ?? "" }),
+        );
       }, { queueSize: 1024 }),
       await client.subscribe(topics.llmResponse, (p, ctx) => {
         this.#entry(this.#conversation.replyFinished(p.id, p.reply, p.error, sourceOf(ctx)));
       }),
       await client.subscribe(topics.ttsSay, (p, ctx) => {
         this.#entry(this.#conversation.spoken(p.utt_id ?? p.message_id, p.text, sourceOf(ctx)));
+        this.#trace(ctx, (ts) => ({
+          kind: "say",
+          ts,
+          uttId: p.utt_id,
+          sttTs: p.stt_ts,
+          wakeAck: p.wake_ack,
+          systemAnnounce: p.system_announce,
+        }));
       }),
-      await client.subscribe(topics.ttsStatus, (p) => {
+      await client.subscribe(topics.ttsStatus, (p, ctx) => {
         this.#tts = { event: p.event, text: p.text, uttId: p.utt_id ?? null };
         emit({ type: "tts.status", tts: this.#tts });
+        this.#trace(ctx, (ts) => ({ kind: "tts_status", ts, event: p.event, uttId: p.utt_id }));
       }),
       await client.subscribe(topics.systemHealth, (p, ctx) => {
         this.#board.applyHealth(lastLevel(ctx.topic), p);
@@ -147,8 +196,13 @@ export class DashboardBridge {
     const ttsAudio = findTopicSpecByEventType(TTS_AUDIO_EVENT);
     if (ttsAudio) {
       sub.push(
-        await client.subscribe(ttsAudio, (p) => {
-          if (isRecord(p)) emit({ type: "tts.audio", audio: p });
+        await client.subscribe(ttsAudio, (p, ctx) => {
+          if (!isRecord(p)) return;
+          emit({ type: "tts.audio", audio: p });
+          const uttId = p.utt_id;
+          if (p.seq === 0 && typeof uttId === "string") {
+            this.#trace(ctx, (ts) => ({ kind: "audio", ts, uttId }));
+          }
         }, { queueSize: 1024 }),
       );
     } else {
@@ -168,6 +222,7 @@ export class DashboardBridge {
       conversation: this.#conversation.entries(),
       character: this.#character,
       tts: this.#tts,
+      turns: this.#tracer.turns(),
     };
   }
 
@@ -228,6 +283,21 @@ export class DashboardBridge {
 
   #entry(entry: ConversationEntry): void {
     this.#o.emit({ type: "entry", entry });
+  }
+
+  /** Feeds one message to the tracer; a finished turn is also published on system/turn. */
+  #trace(
+    ctx: { envelope: { ts: number } | null; retained: boolean },
+    event: (ts: number) => TraceEvent,
+  ): void {
+    if (!ctx.envelope || ctx.retained) return;
+    const update = this.#tracer.add(event(ctx.envelope.ts));
+    if (!update) return;
+    this.#o.emit({ type: "turn", turn: update.turn });
+    if (!update.finished) return;
+    this.#o.client.publishEvent(topics.systemTurn, update.turn).catch((error) => {
+      this.#o.logger.warn("Cannot publish system/turn: {error}", { error: String(error) });
+    });
   }
 
   #checkConnection(): void {

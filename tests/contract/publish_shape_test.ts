@@ -51,6 +51,7 @@ const MINIMAL_INPUTS: Record<
   systemHealth: [{ ok: true }],
   systemKeepalive: [{ timestamp: 1 }],
   systemMetrics: [{ client_id: "tars-router", counters: {} }],
+  systemTurn: [{ turn_id: "u1", marks: {}, stages: [], done: false }],
   movementTest: [{ command: "wave" }],
   movementStop: [{}],
   movementClear: [{}],

@@ -62,5 +62,6 @@ Deno.test("static files: the shipped page", async () => {
     "index.html",
     "mic-worklet.js",
     "style.css",
+    "turns.js",
   ]);
 });

@@ -3,6 +3,8 @@
 // is relayed by the server on /camera/stream. With UI_TOKEN set, every one of them needs the
 // token: a header for fetch, the `token` query parameter where the browser cannot add one.
 
+import { TurnsView } from "./turns.js";
+
 const $ = (id) => document.getElementById(id);
 const state = {
   config: { cameraUrl: "", tokenRequired: false, movementCommands: [] },
@@ -10,6 +12,13 @@ const state = {
   health: new Map(), // clientId -> <li>
   healthData: new Map(),
 };
+
+let turns = null;
+/** The waterfall of the last turns (static/turns.js). */
+function turnsView() {
+  turns ??= new TurnsView($("turns"));
+  return turns;
+}
 
 // ------------------------------------------------------------------ live events
 let source = null;
@@ -93,6 +102,9 @@ function handleEvent(event) {
     case "character":
       showCharacter(event.character);
       break;
+    case "turn":
+      turnsView().upsert(event.turn);
+      break;
     case "bridge":
       setLink(event.connected ? "online" : "offline", event.connected ? "live" : "MQTT down");
       break;
@@ -111,6 +123,7 @@ function applyHello(hello) {
   for (const health of hello.health) upsertHealth(health);
   if (hello.character) showCharacter(hello.character);
   if (hello.tts) showTts(hello.tts);
+  turnsView().reset(hello.turns);
   buildMoves(hello.config.movementCommands);
   startCamera();
 }
