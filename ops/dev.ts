@@ -21,7 +21,7 @@ import {
   type EmbeddedBroker,
   startEmbeddedBroker,
 } from "./embedded_broker.ts";
-import { existingServices, type ServiceSpec, serviceUrl } from "./services.ts";
+import { devEnvFor, existingServices, type ServiceSpec, serviceUrl } from "./services.ts";
 
 /** Options of {@linkcode runDevStack}. */
 export interface DevStackOptions {
@@ -111,7 +111,12 @@ export async function runDevStack(opts: DevStackOptions = {}): Promise<void> {
           args: ["run", ...spec.permissions, entry],
           cwd: root,
           // Readable lines in a terminal; JSON when the launcher's own output is piped.
-          env: { LOG_FORMAT: color ? "pretty" : "auto", ...spec.devEnv, ...env, MQTT_URL: url },
+          env: {
+            LOG_FORMAT: color ? "pretty" : "auto",
+            ...devEnvFor(spec, env),
+            ...env,
+            MQTT_URL: url,
+          },
           stdin: "null",
           stdout: "piped",
           stderr: "piped",

@@ -166,6 +166,35 @@ export function serviceUrl(
 }
 
 /**
+ * The settings `deno task dev` gives `spec` unless `env` sets them: its
+ * {@linkcode ServiceSpec.devEnv}, and for ui-web the camera stream it relays
+ * (`UI_CAMERA_URL`), derived from camera-service's `CAMERA_HTTP_HOST` and `CAMERA_HTTP_PORT`
+ * in `env` so that the dashboard shows the camera wherever camera-service really serves.
+ */
+export function devEnvFor(
+  spec: ServiceSpec,
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const out: Record<string, string> = { ...spec.devEnv };
+  if (spec.name === "ui-web" && !env.UI_CAMERA_URL) out.UI_CAMERA_URL = cameraStreamUrl(env);
+  return out;
+}
+
+/**
+ * Where camera-service serves its MJPEG stream with `env`, as seen from this machine: a
+ * wildcard bind address (`0.0.0.0`, `::`) is reached on loopback.
+ */
+export function cameraStreamUrl(env: Readonly<Record<string, string | undefined>>): string {
+  let host = env.CAMERA_HTTP_HOST?.trim() || "127.0.0.1";
+  if (host === "0.0.0.0") host = "127.0.0.1";
+  if (host === "::" || host === "[::]") host = "[::1]";
+  if (host.includes(":") && !host.startsWith("[")) host = `[${host}]`;
+  const raw = env.CAMERA_HTTP_PORT?.trim();
+  const port = raw && /^\d+$/.test(raw) && raw !== "0" ? raw : "8080";
+  return `http://${host}:${port}/stream`;
+}
+
+/**
  * The services whose `services/<name>/main.ts` exists under `root` (default: the current
  * directory), in {@linkcode serviceNames} order. `servicesDir` overrides where the service
  * folders are looked for (the returned `entry` is then absolute).
