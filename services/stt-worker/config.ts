@@ -188,6 +188,22 @@ export interface SttConfig {
   readonly unmuteGuardMs: number;
 }
 
+/** The OpenAI endpoint, which answers nothing without a key. */
+const OPENAI_CLOUD = "https://api.openai.com/v1";
+
+/**
+ * Why `transcriber` cannot work as configured, with the fix, or `null`: the default
+ * (`STT_BACKEND=openai` at api.openai.com) without `OPENAI_API_KEY`.
+ */
+export function sttNotConfigured(transcriber: TranscriberConfig): string | null {
+  if (transcriber.backend !== "openai") return null;
+  if (transcriber.openai.apiKey || transcriber.openai.baseUrl !== OPENAI_CLOUD) return null;
+  return "STT not configured: set OPENAI_BASE_URL to a Whisper-compatible server " +
+    "(e.g. faster-whisper-server or whisper.cpp server, http://127.0.0.1:8000/v1), or " +
+    "OPENAI_API_KEY for api.openai.com, or STT_BACKEND=sherpa with SHERPA_MODEL_DIR; " +
+    "then restart stt-worker.";
+}
+
 /**
  * Reads the configuration from `env`.
  *
