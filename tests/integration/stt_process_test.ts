@@ -76,7 +76,7 @@ Deno.test("stt-worker process: with no STT server or key configured, health says
     );
     const ping = health.find((h) => h.event === "stt_not_configured")!;
     assert.equal(ping.ok, false);
-    assert.match(ping.err ?? "", /^STT not configured: set OPENAI_BASE_URL/);
+    assert.match(ping.err ?? "", /^STT not configured: set STT_BASE_URL \(or OPENAI_BASE_URL\)/);
     assert.match(ping.err ?? "", /OPENAI_API_KEY/);
   } finally {
     result = await stopService(child);
