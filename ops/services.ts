@@ -35,6 +35,11 @@ export interface ServiceSpec {
   readonly clientId: string;
   /** `deno run` permission flags (to be narrowed by each service's issue). */
   readonly permissions: readonly string[];
+  /**
+   * Programs of its `--allow-run=<names>` a variable may replace (`ffmpeg` → `CAMERA_FFMPEG`);
+   * see {@linkcode devPermissions}.
+   */
+  readonly runVariables?: Readonly<Record<string, string>>;
   /** One line on what it does. */
   readonly description: string;
   /** The URL it serves by default, if any (the launcher prints it). */
@@ -142,6 +147,7 @@ export const serviceTable: Readonly<Record<ServiceName, ServiceSpec>> = {
       "http://127.0.0.1:8080/stream",
     ),
     urlPortVariable: "CAMERA_HTTP_PORT",
+    runVariables: { ffmpeg: "CAMERA_FFMPEG" },
   },
   "ui-web": {
     ...spec("ui-web", "ui-web", [], "the live dashboard", "http://127.0.0.1:5010"),
@@ -178,6 +184,28 @@ export function devEnvFor(
   const out: Record<string, string> = { ...spec.devEnv };
   if (spec.name === "ui-web" && !env.UI_CAMERA_URL) out.UI_CAMERA_URL = cameraStreamUrl(env);
   return out;
+}
+
+/**
+ * `spec.permissions` as `deno task dev` passes them: each program of an `--allow-run=<names>`
+ * is the one its variable names (`CAMERA_FFMPEG`), as the absolute path `which` finds now.
+ * Deno resolves a bare name once, at the start, anyway: the path says which program is allowed,
+ * and a name `which` cannot find stays as it is (the service then reports it missing).
+ */
+export function devPermissions(
+  spec: ServiceSpec,
+  env: Readonly<Record<string, string | undefined>>,
+  which: (name: string) => string | null,
+): string[] {
+  return spec.permissions.map((flag) => {
+    if (!flag.startsWith("--allow-run=")) return flag;
+    const programs = flag.slice("--allow-run=".length).split(",").map((program) => {
+      const variable = spec.runVariables?.[program];
+      const name = (variable && env[variable]?.trim()) || program;
+      return which(name) ?? name;
+    });
+    return `--allow-run=${programs.join(",")}`;
+  });
 }
 
 /**
