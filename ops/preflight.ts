@@ -148,7 +148,7 @@ async function llmCheck(
       detail: "not configured",
       effect: "TARS cannot answer (it says its language model is not configured)",
       fix: "LLM_BASE_URL=http://127.0.0.1:11434/v1 LLM_MODEL=llama3.2 deno task dev " +
-        "(Ollama; llama.cpp server: http://127.0.0.1:8080/v1), or OPENAI_API_KEY=sk-...",
+        "(Ollama; llama.cpp: llama-server --port 8081 and :8081/v1), or OPENAI_API_KEY=sk-...",
     };
   }
   if (!base) return { name: "LLM", ok: true, detail: `${OPENAI_CLOUD} (model ${model})` };
@@ -193,7 +193,7 @@ async function sttCheck(
     ok: false,
     effect,
     fix: "STT_BASE_URL=http://127.0.0.1:8000/v1 deno task dev (a Whisper-compatible server " +
-      "such as faster-whisper-server or whisper.cpp's server), or OPENAI_API_KEY=sk-...",
+      "with the OpenAI transcription API, e.g. speaches), or OPENAI_API_KEY=sk-...",
   };
   if (!base && !env.OPENAI_API_KEY?.trim()) return { ...notConfigured, detail: "not configured" };
   if (!base) return { name: "STT", ok: true, detail: `${OPENAI_CLOUD} (whisper-1)` };

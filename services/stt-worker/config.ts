@@ -200,7 +200,7 @@ export function sttNotConfigured(transcriber: TranscriberConfig): string | null 
   if (transcriber.backend !== "openai") return null;
   if (transcriber.openai.apiKey || transcriber.openai.baseUrl !== OPENAI_CLOUD) return null;
   return "STT not configured: set STT_BASE_URL (or OPENAI_BASE_URL) to a Whisper-compatible server " +
-    "(e.g. faster-whisper-server or whisper.cpp server, http://127.0.0.1:8000/v1), or " +
+    "(the OpenAI transcription API, e.g. speaches at http://127.0.0.1:8000/v1), or " +
     "OPENAI_API_KEY for api.openai.com, or STT_BACKEND=sherpa with SHERPA_MODEL_DIR; " +
     "then restart stt-worker.";
 }
