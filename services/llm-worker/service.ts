@@ -135,7 +135,6 @@ export async function startLlmWorker(
   };
   if (!backend) {
     logger.warn(NOT_CONFIGURED_ERROR + " Every llm/request is answered with this error.");
-    setHealth(false, "llm_not_configured", NOT_CONFIGURED_ERROR);
   } else {
     logger.info("LLM endpoint {url}, model {model}, up to {n} requests at once", {
       url: config.baseUrl ?? "https://api.openai.com/v1",
@@ -449,6 +448,9 @@ export async function startLlmWorker(
     counters.publishErrors++;
     logger.warn("Could not publish character/get: {error}", { error: String(error) });
   });
+
+  // Once subscribed (like `ready`): it answers, if only with the error that says what to set.
+  if (!backend) setHealth(false, "llm_not_configured", NOT_CONFIGURED_ERROR);
 
   return {
     counters,
