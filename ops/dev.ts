@@ -21,7 +21,14 @@ import {
   type EmbeddedBroker,
   startEmbeddedBroker,
 } from "./embedded_broker.ts";
-import { existingServices, type ServiceSpec, serviceUrl } from "./services.ts";
+import { findExecutable, formatPreflight, preflight, type PreflightOptions } from "./preflight.ts";
+import {
+  devEnvFor,
+  devPermissions,
+  existingServices,
+  type ServiceSpec,
+  serviceUrl,
+} from "./services.ts";
 
 /** Options of {@linkcode runDevStack}. */
 export interface DevStackOptions {
@@ -42,6 +49,11 @@ export interface DevStackOptions {
   stopTimeoutMs?: number;
   /** Restart delays after a crash: first and cap, in ms. Default 1000 and 30000. */
   restartDelayMs?: { min: number; max: number };
+  /**
+   * The preflight block printed before the services start ({@linkcode preflight}): its
+   * lookups (tests), or `false` for none. Default: the real `PATH` and servers.
+   */
+  preflight?: PreflightOptions | false;
 }
 
 /** Exit code of a service with a bad configuration (EX_CONFIG, see core's runService). */
@@ -98,6 +110,14 @@ export async function runDevStack(opts: DevStackOptions = {}): Promise<void> {
   const running: Running[] = [];
   try {
     if (opts.signal?.aborted) return;
+    const which = opts.preflight && opts.preflight.which
+      ? opts.preflight.which
+      : (name: string) => findExecutable(name, env.PATH);
+    if (opts.preflight !== false && services.length > 0) {
+      for (const line of formatPreflight(await preflight(env, { which, ...opts.preflight }))) {
+        info(line);
+      }
+    }
     if (services.length === 0) {
       const where = opts.servicesDir ?? "services/";
       info(`no services under ${where} yet; the broker is running at ${url}; Ctrl-C to stop`);
@@ -108,10 +128,15 @@ export async function runDevStack(opts: DevStackOptions = {}): Promise<void> {
       const line = (text: string) => say(spec.name, index, text);
       const spawn = () =>
         new Deno.Command(Deno.execPath(), {
-          args: ["run", ...spec.permissions, entry],
+          args: ["run", ...devPermissions(spec, env, which), entry],
           cwd: root,
           // Readable lines in a terminal; JSON when the launcher's own output is piped.
-          env: { LOG_FORMAT: color ? "pretty" : "auto", ...spec.devEnv, ...env, MQTT_URL: url },
+          env: {
+            LOG_FORMAT: color ? "pretty" : "auto",
+            ...devEnvFor(spec, env),
+            ...env,
+            MQTT_URL: url,
+          },
           stdin: "null",
           stdout: "piped",
           stderr: "piped",

@@ -36,6 +36,11 @@ export interface ServiceSpec {
   readonly clientId: string;
   /** `deno run` permission flags (to be narrowed by each service's issue). */
   readonly permissions: readonly string[];
+  /**
+   * Programs of its `--allow-run=<names>` a variable may replace (`ffmpeg` → `CAMERA_FFMPEG`);
+   * see {@linkcode devPermissions}.
+   */
+  readonly runVariables?: Readonly<Record<string, string>>;
   /** One line on what it does. */
   readonly description: string;
   /** The URL it serves by default, if any (the launcher prints it). */
@@ -143,6 +148,7 @@ export const serviceTable: Readonly<Record<ServiceName, ServiceSpec>> = {
       "http://127.0.0.1:8080/stream",
     ),
     urlPortVariable: "CAMERA_HTTP_PORT",
+    runVariables: { ffmpeg: "CAMERA_FFMPEG" },
   },
   "ha-bridge": spec(
     "ha-bridge",
@@ -170,6 +176,57 @@ export function serviceUrl(
   if (!port || !/^\d+$/.test(port) || port === "0") return spec.url;
   const { origin, protocol, hostname } = new URL(spec.url);
   return spec.url.replace(origin, `${protocol}//${hostname}:${port}`);
+}
+
+/**
+ * The settings `deno task dev` gives `spec` unless `env` sets them: its
+ * {@linkcode ServiceSpec.devEnv}, and for ui-web the camera stream it relays
+ * (`UI_CAMERA_URL`), derived from camera-service's `CAMERA_HTTP_HOST` and `CAMERA_HTTP_PORT`
+ * in `env` so that the dashboard shows the camera wherever camera-service really serves.
+ */
+export function devEnvFor(
+  spec: ServiceSpec,
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const out: Record<string, string> = { ...spec.devEnv };
+  if (spec.name === "ui-web" && !env.UI_CAMERA_URL) out.UI_CAMERA_URL = cameraStreamUrl(env);
+  return out;
+}
+
+/**
+ * `spec.permissions` as `deno task dev` passes them: each program of an `--allow-run=<names>`
+ * is the one its variable names (`CAMERA_FFMPEG`), as the absolute path `which` finds now.
+ * Deno resolves a bare name once, at the start, anyway: the path says which program is allowed,
+ * and a name `which` cannot find stays as it is (the service then reports it missing).
+ */
+export function devPermissions(
+  spec: ServiceSpec,
+  env: Readonly<Record<string, string | undefined>>,
+  which: (name: string) => string | null,
+): string[] {
+  return spec.permissions.map((flag) => {
+    if (!flag.startsWith("--allow-run=")) return flag;
+    const programs = flag.slice("--allow-run=".length).split(",").map((program) => {
+      const variable = spec.runVariables?.[program];
+      const name = (variable && env[variable]?.trim()) || program;
+      return which(name) ?? name;
+    });
+    return `--allow-run=${programs.join(",")}`;
+  });
+}
+
+/**
+ * Where camera-service serves its MJPEG stream with `env`, as seen from this machine: a
+ * wildcard bind address (`0.0.0.0`, `::`) is reached on loopback.
+ */
+export function cameraStreamUrl(env: Readonly<Record<string, string | undefined>>): string {
+  let host = env.CAMERA_HTTP_HOST?.trim() || "127.0.0.1";
+  if (host === "0.0.0.0") host = "127.0.0.1";
+  if (host === "::" || host === "[::]") host = "[::1]";
+  if (host.includes(":") && !host.startsWith("[")) host = `[${host}]`;
+  const raw = env.CAMERA_HTTP_PORT?.trim();
+  const port = raw && /^\d+$/.test(raw) && raw !== "0" ? raw : "8080";
+  return `http://${host}:${port}/stream`;
 }
 
 /**

@@ -7,7 +7,10 @@
  */
 import { ExponentialBackoff, type Logger } from "../../core/mod.ts";
 import type { FrameHub } from "./frame_hub.ts";
-import type { FrameSource } from "./source.ts";
+import { CaptureToolMissingError, type FrameSource } from "./source.ts";
+
+/** Default of {@linkcode CaptureSupervisorOptions.missingToolRetryMs}: one minute. */
+export const MISSING_TOOL_RETRY_MS = 60_000;
 
 /** What the supervisor is doing. */
 export type CaptureState = "idle" | "starting" | "streaming" | "backoff" | "stopped";
@@ -15,7 +18,13 @@ export type CaptureState = "idle" | "starting" | "streaming" | "backoff" | "stop
 /** A change the service reports on camera/status. */
 export type CaptureEvent =
   | { readonly kind: "ready"; readonly width: number; readonly height: number }
-  | { readonly kind: "unavailable"; readonly detail: string; readonly retryInMs: number };
+  | {
+    readonly kind: "unavailable";
+    readonly detail: string;
+    readonly retryInMs: number;
+    /** The capture program is missing or not allowed ({@linkcode CaptureToolMissingError}). */
+    readonly toolMissing: boolean;
+  };
 
 /** Options of {@linkcode CaptureSupervisor}. */
 export interface CaptureSupervisorOptions {
@@ -29,6 +38,12 @@ export interface CaptureSupervisorOptions {
   readonly restartMaxMs: number;
   /** No frame for this long (after the first, or after start) = stalled, ms. */
   readonly stallTimeoutMs: number;
+  /**
+   * Wait after a {@linkcode CaptureToolMissingError} (ffmpeg not installed or not allowed),
+   * ms: installing it takes minutes, and a warning every few seconds helps no one. Default
+   * {@linkcode MISSING_TOOL_RETRY_MS}, at least `restartMaxMs`.
+   */
+  readonly missingToolRetryMs?: number;
   /** Logger for restarts. */
   readonly logger?: Logger;
   /** Called on ready / unavailable transitions. */
@@ -116,6 +131,7 @@ export class CaptureSupervisor {
         }
       }, Math.max(20, Math.min(1000, this.#o.stallTimeoutMs / 4)));
       let error = "";
+      let toolMissing = false;
       let framesThisRun = 0;
       try {
         log?.info("Starting capture: {source}", { source: this.#o.source.description });
@@ -140,6 +156,7 @@ export class CaptureSupervisor {
         } else if (!stop.aborted) error = `${this.#o.source.description} ended`;
       } catch (caught) {
         error = caught instanceof Error ? caught.message : String(caught);
+        toolMissing = caught instanceof CaptureToolMissingError;
       } finally {
         clearInterval(watchdog);
         stop.removeEventListener("abort", onStop);
@@ -148,10 +165,19 @@ export class CaptureSupervisor {
       this.#failures++;
       this.#lastError = error;
       this.#o.hub.clear();
-      const retryInMs = Math.round(this.#backoff.next());
+      const retryInMs = toolMissing
+        ? Math.max(this.#o.missingToolRetryMs ?? MISSING_TOOL_RETRY_MS, this.#o.restartMaxMs)
+        : Math.round(this.#backoff.next());
       this.#state = "backoff";
-      log?.warn("Capture failed: {error}; restarting in {retryInMs} ms", { error, retryInMs });
-      this.#o.onEvent?.({ kind: "unavailable", detail: error, retryInMs });
+      if (toolMissing) {
+        log?.warn("Camera off: {error}; trying again in {retryInS} s", {
+          error,
+          retryInS: Math.round(retryInMs / 1000),
+        });
+      } else {
+        log?.warn("Capture failed: {error}; restarting in {retryInMs} ms", { error, retryInMs });
+      }
+      this.#o.onEvent?.({ kind: "unavailable", detail: error, retryInMs, toolMissing });
       await abortableDelay(retryInMs, stop);
     }
     this.#state = "stopped";

@@ -63,7 +63,18 @@ export async function startCameraService(
   let measuredFps = 0;
   let measuredAt = Date.now();
 
+  // Health is degraded only while the capture program is missing (a crash restarts in a
+  // moment; a missing ffmpeg needs the user): with the reason, which says what to do.
+  let degraded = false;
   const onEvent = (event: CaptureEvent) => {
+    if (event.kind === "unavailable" && event.toolMissing) {
+      degraded = true;
+      client.publishHealth({ ok: false, event: "camera_unavailable", err: event.detail })
+        .catch(() => {});
+    } else if (event.kind === "ready" && degraded) {
+      degraded = false;
+      client.publishHealth({ ok: true, event: "ready" }).catch(() => {});
+    }
     if (event.kind === "ready") {
       void publishCameraStatus(client, "camera_ready", {
         detail: `${event.width}x${event.height} from ${source.description}`,

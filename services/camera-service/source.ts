@@ -229,9 +229,18 @@ export class FfmpegSource implements FrameSource {
       }).spawn();
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) {
-        throw new Error(
-          `ffmpeg not found (${ffmpeg}): install it (apt-get install -y ffmpeg) or point ` +
-            `CAMERA_FFMPEG at it`,
+        throw new CaptureToolMissingError(
+          `ffmpeg not found (${ffmpeg}): install it (sudo apt-get install -y ffmpeg) or point ` +
+            `CAMERA_FFMPEG at it, then restart camera-service`,
+        );
+      }
+      if (error instanceof Deno.errors.NotCapable) {
+        // Deno resolves --allow-run=ffmpeg to a path when the process starts: an ffmpeg
+        // installed later (or another CAMERA_FFMPEG) is not covered until a restart.
+        throw new CaptureToolMissingError(
+          `camera-service may not run ${ffmpeg}: its --allow-run permission was fixed when it ` +
+            `started (before ffmpeg was installed, or for another CAMERA_FFMPEG); restart ` +
+            `camera-service (deno task dev: Ctrl-C, then start it again)`,
         );
       }
       throw error;
@@ -271,6 +280,19 @@ export class FfmpegSource implements FrameSource {
     }
     // The stream ended without being asked to: ffmpeg died or the input ran out.
     if (finished && !signal.aborted) throw new Error(exit);
+  }
+}
+
+/**
+ * The capture program cannot be started at all: not installed, or not allowed to this
+ * process. A quick retry cannot help, so the capture waits long between attempts and the
+ * service reports degraded health with this message (which says what to do).
+ */
+export class CaptureToolMissingError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "CaptureToolMissingError";
   }
 }
 

@@ -123,6 +123,16 @@ export async function startLlmWorker(
   const subscriptions: Subscription[] = [];
   let closing = false;
 
+  // Health tells the dashboard (and anyone on the bus) whether answers can come: not
+  // configured, or the last request failed at the provider (with the reason), or ready.
+  let healthy = true;
+  const setHealth = (ok: boolean, event: string, err?: string) => {
+    if (ok === healthy && ok) return;
+    healthy = ok;
+    client.publishHealth(ok ? { ok, event } : { ok, event, err }).catch((error) =>
+      logger.warn("Could not publish health {event}: {error}", { event, error: String(error) })
+    );
+  };
   if (!backend) {
     logger.warn(NOT_CONFIGURED_ERROR + " Every llm/request is answered with this error.");
   } else {
@@ -336,6 +346,7 @@ export async function startLlmWorker(
       if (signal.aborted) throw new LlmCancelled();
       await finishStream();
       counters.replies++;
+      setHealth(true, "ready");
       await publishResponse(request, correlationId, {
         reply: text || null,
         model,
@@ -378,6 +389,7 @@ export async function startLlmWorker(
       } catch {
         counters.publishErrors++;
       }
+      if (error instanceof LlmError) setHealth(false, "llm_error", reason);
       await publishResponse(request, correlationId, { reply: text || null, error: reason, model });
     }
   };
@@ -436,6 +448,9 @@ export async function startLlmWorker(
     counters.publishErrors++;
     logger.warn("Could not publish character/get: {error}", { error: String(error) });
   });
+
+  // Once subscribed (like `ready`): it answers, if only with the error that says what to set.
+  if (!backend) setHealth(false, "llm_not_configured", NOT_CONFIGURED_ERROR);
 
   return {
     counters,

@@ -65,6 +65,7 @@ export const STT_ENV = {
   STT_LANGUAGE: envVar.string("en"),
   OPENAI_API_KEY: envVar.string(""),
   OPENAI_BASE_URL: envVar.string("https://api.openai.com/v1"),
+  STT_BASE_URL: envVar.optionalString(),
   OPENAI_STT_MODEL: envVar.string("whisper-1"),
   OPENAI_STT_RESPONSE_FORMAT: envVar.choice("verbose_json", ["json", "verbose_json"] as const),
   OPENAI_TIMEOUT_S: envVar.float(30, { min: 0.1, max: 600 }),
@@ -188,6 +189,22 @@ export interface SttConfig {
   readonly unmuteGuardMs: number;
 }
 
+/** The OpenAI endpoint, which answers nothing without a key. */
+const OPENAI_CLOUD = "https://api.openai.com/v1";
+
+/**
+ * Why `transcriber` cannot work as configured, with the fix, or `null`: the default
+ * (`STT_BACKEND=openai` at api.openai.com) without `OPENAI_API_KEY`.
+ */
+export function sttNotConfigured(transcriber: TranscriberConfig): string | null {
+  if (transcriber.backend !== "openai") return null;
+  if (transcriber.openai.apiKey || transcriber.openai.baseUrl !== OPENAI_CLOUD) return null;
+  return "STT not configured: set STT_BASE_URL (or OPENAI_BASE_URL) to a Whisper-compatible server " +
+    "(the OpenAI transcription API, e.g. speaches at http://127.0.0.1:8000/v1), or " +
+    "OPENAI_API_KEY for api.openai.com, or STT_BACKEND=sherpa with SHERPA_MODEL_DIR; " +
+    "then restart stt-worker.";
+}
+
 /**
  * Reads the configuration from `env`.
  *
@@ -235,10 +252,15 @@ export function readSttConfig(env: Readonly<Record<string, string | undefined>>)
   if (v.STT_BACKEND === "ws" && !/^wss?:\/\//.test(v.WS_URL)) {
     problems.push({ variable: "WS_URL", value: v.WS_URL, expected: "a ws:// or wss:// URL" });
   }
-  if (v.STT_BACKEND === "openai" && !/^https?:\/\//.test(v.OPENAI_BASE_URL)) {
+  // STT_BASE_URL: this service's own server, for when one environment (deno task dev) also
+  // points llm-worker somewhere with OPENAI_BASE_URL / LLM_BASE_URL.
+  const sttBase = v.STT_BASE_URL?.trim();
+  const baseVariable = sttBase ? "STT_BASE_URL" : "OPENAI_BASE_URL";
+  const baseUrl = sttBase || v.OPENAI_BASE_URL;
+  if (v.STT_BACKEND === "openai" && !/^https?:\/\//.test(baseUrl)) {
     problems.push({
-      variable: "OPENAI_BASE_URL",
-      value: v.OPENAI_BASE_URL,
+      variable: baseVariable,
+      value: baseUrl,
       expected: "an http:// or https:// URL, e.g. https://api.openai.com/v1",
     });
   }
@@ -281,7 +303,7 @@ export function readSttConfig(env: Readonly<Record<string, string | undefined>>)
       language: v.STT_LANGUAGE,
       openai: {
         apiKey: v.OPENAI_API_KEY,
-        baseUrl: v.OPENAI_BASE_URL.replace(/\/+$/, ""),
+        baseUrl: baseUrl.replace(/\/+$/, ""),
         model: v.OPENAI_STT_MODEL,
         responseFormat: v.OPENAI_STT_RESPONSE_FORMAT,
         timeoutMs: v.OPENAI_TIMEOUT_S * 1000,

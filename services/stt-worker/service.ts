@@ -23,7 +23,7 @@ import {
   TEXT_LIMITS,
   topics,
 } from "../../core/mod.ts";
-import type { SttConfig } from "./config.ts";
+import { type SttConfig, sttNotConfigured } from "./config.ts";
 import { type MicChange, MicState } from "./mic_state.ts";
 import { pcm16ToFloat, rmsPcm16 } from "./pcm.ts";
 import { type SegmenterEvent, type Utterance, UtteranceSegmenter } from "./segmenter.ts";
@@ -191,6 +191,13 @@ export async function startSttWorker(
     healthy = ok;
     client.publishHealth(ok ? { ok, event } : { ok, event, err }).catch(() => {});
   };
+  // Not configured: said once, in the log and in health (the dashboard's banner), not per
+  // utterance; a transcription that works later makes it ready.
+  const notConfigured = sttNotConfigured(config.transcriber);
+  if (notConfigured) {
+    logger.warn("{reason}", { reason: notConfigured });
+    setHealth(false, "stt_not_configured", notConfigured);
+  }
 
   const transcribe = async (utterance: Utterance, id: string, endedAt: number) => {
     if (closed) return;

@@ -9,7 +9,7 @@ import type { Logger, MqttClient, Subscription, TtsControl, TtsSay } from "../..
 import { topics } from "../../core/mod.ts";
 import { SayAggregator } from "./aggregator.ts";
 import type { TtsConfig } from "./config.ts";
-import { createEngine, type SpeechEngine } from "./engines/mod.ts";
+import { createEngine, EspeakEngine, type SpeechEngine } from "./engines/mod.ts";
 import { PhraseCache } from "./phrase_cache.ts";
 import { type AudioSink, createSink } from "./sinks/mod.ts";
 import { Speaker, type SpeechJob } from "./speaker.ts";
@@ -64,6 +64,14 @@ export async function startTtsService(
     client.publishHealth({ ok: true, event: "tts_fallback_espeak", err: error.message })
       .catch(() => {});
   });
+  if (!overrides.engine) {
+    // espeak-ng speaks (TTS_PROVIDER=espeak) or stands in for Piper: missing, nothing speaks.
+    const missing = await new EspeakEngine({ bin: config.espeakBin }).unavailable();
+    if (missing) {
+      logger.warn("{reason}", { reason: missing });
+      client.publishHealth({ ok: false, event: "tts_unavailable", err: missing }).catch(() => {});
+    }
+  }
   const sink = overrides.sink ?? createSink(config, client, logger);
   const cache = new PhraseCache({
     dir: config.wakeCacheEnable ? config.wakeCacheDir : null,

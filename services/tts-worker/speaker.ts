@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Logger, PayloadInputOf, topics } from "../../core/mod.ts";
+import { type Logger, type PayloadInputOf, RateLimitedLog, type topics } from "../../core/mod.ts";
 import { durationMs, type PcmAudio, resample } from "./audio.ts";
 import { type SpeechEngine, SynthesisAborted } from "./engines/mod.ts";
 import type { AudioSink, SinkStream } from "./sinks/mod.ts";
@@ -139,6 +139,8 @@ export class Speaker {
   readonly #loop: Promise<void>;
   /** Counters. */
   readonly stats: SpeakerStats = { synthesized: 0, cacheHits: 0, failures: 0, chunks: 0 };
+  /** The same synthesis error (e.g. espeak-ng missing) is logged once a minute, not per phrase. */
+  readonly #failureLog = new RateLimitedLog(60_000);
 
   /** Builds the speaker and starts its loop. */
   constructor(options: SpeakerOptions) {
@@ -279,10 +281,16 @@ export class Speaker {
     } catch (error) {
       if (!(error instanceof SynthesisAborted) && !task.abort.signal.aborted) {
         this.stats.failures++;
-        this.#o.logger?.error("Synthesis failed for {text}: {error}", {
-          text: state.job.parts[task.index],
-          error: (error as Error).message,
-        });
+        const message = (error as Error).message;
+        this.#failureLog.maybe(
+          message,
+          (suppressed) =>
+            this.#o.logger?.error("Synthesis failed for {text}: {error} (+{suppressed} more)", {
+              text: state.job.parts[task.index],
+              error: message,
+              suppressed,
+            }),
+        );
       }
     }
     if (state.stopped || this.#closed) return;

@@ -98,10 +98,13 @@ export class Conversation {
     return freeze(entry);
   }
 
-  /** Text sent to TTS (tts/say). */
+  /**
+   * Text sent to TTS (tts/say). The router speaks a reply sentence by sentence, each with the
+   * reply's `utt_id`: the sentences of one id are joined, so the whole reply stays visible.
+   */
   spoken(id: string, text: string, source: string | null): ConversationEntry {
     const entry = this.#upsert("tts", id, source);
-    entry.text = text;
+    entry.text = entry.text ? `${entry.text} ${text}` : text;
     entry.done = true;
     return freeze(entry);
   }

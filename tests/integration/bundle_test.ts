@@ -56,7 +56,10 @@ function testEnv(name: ServiceName, dir: string): Record<string, string> {
     "ui-web": { UI_PORT: "0" },
     "memory-worker": { MEMORY_DIR: join(dir, "memory") },
     "tts-worker": { TTS_SINK: "mqtt", TTS_PROVIDER: "espeak" },
-    "stt-worker": { AUDIO_SOURCE: "mqtt" },
+    // A transcription and an LLM server are named (not reached at start): without one, health
+    // says "not configured" instead of ready.
+    "stt-worker": { AUDIO_SOURCE: "mqtt", STT_BASE_URL: "http://127.0.0.1:9/v1" },
+    "llm-worker": { LLM_BASE_URL: "http://127.0.0.1:9/v1" },
     "movement-service": { MOVEMENT_DRIVER: "sim" },
   };
   return env[name] ?? {};

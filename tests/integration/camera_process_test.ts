@@ -97,6 +97,48 @@ Deno.test("camera process: serves, publishes health as tars-camera, survives a k
   }
 });
 
+Deno.test("camera process: without ffmpeg, health is degraded with the fix, and it keeps serving", async () => {
+  await using broker = await startBroker();
+  await using watcher = testClient(broker.url);
+  await watcher.connect({ timeoutMs: T });
+  const health: HealthPing[] = [];
+  await watcher.subscribe(topics.systemHealth, (ping) => void health.push(ping), {
+    params: { client_id: "tars-camera" },
+  });
+  const empty = await Deno.makeTempDir({ prefix: "camera-no-ffmpeg-" });
+  const port = freePort();
+  const child = spawnCamera({
+    MQTT_URL: broker.url,
+    PATH: empty, // a machine without ffmpeg
+    CAMERA_HTTP_HOST: "127.0.0.1",
+    CAMERA_HTTP_PORT: String(port),
+    CAMERA_RESTART_MIN_MS: "10",
+    CAMERA_RESTART_MAX_MS: "50",
+  });
+  let stopped: { code: number; stderr: string } | null = null;
+  try {
+    await waitFor(
+      () => health.some((ping) => ping.event === "camera_unavailable"),
+      "health camera_unavailable",
+      T,
+    );
+    const ping = health.find((p) => p.event === "camera_unavailable")!;
+    assert.equal(ping.ok, false);
+    assert.match(ping.err ?? "", /ffmpeg not found .*sudo apt-get install -y ffmpeg/);
+    assert.match(ping.err ?? "", /restart camera-service/);
+    const healthz = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
+    assert.equal(healthz.restarts, 1, JSON.stringify(healthz));
+    stopped = await stopCamera(child);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    // One warning (the next try is a minute away), not one per CAMERA_RESTART_MAX_MS.
+    const warnings = stopped.stderr.split("\n").filter((l) => /ffmpeg not found/.test(l));
+    assert.equal(warnings.length, 1, stopped.stderr);
+  } finally {
+    if (!stopped) await stopCamera(child);
+    await Deno.remove(empty, { recursive: true });
+  }
+});
+
 Deno.test("camera process: CAMERA_ENABLED=0 idles with health ok and no ffmpeg", async () => {
   await using broker = await startBroker();
   const port = freePort();

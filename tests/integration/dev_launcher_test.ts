@@ -234,3 +234,54 @@ Deno.test("dev launcher: the printed URLs follow UI_PORT and CAMERA_HTTP_PORT", 
   assert.equal(serviceUrl(serviceTable["ui-web"], { UI_PORT: "0" }), "http://127.0.0.1:5010");
   assert.equal(serviceUrl(serviceTable.router, { UI_PORT: "1" }), undefined);
 });
+
+Deno.test("dev launcher: preflight block first; ui-web gets the camera URL of CAMERA_HTTP_PORT; camera-service may run the ffmpeg found", async () => {
+  const dir = await servicesDir({
+    "ui-web":
+      'console.log(`camera ${Deno.env.get("UI_CAMERA_URL")}`); setInterval(() => {}, 1000);',
+    // Prints whether it may run the ffmpeg the launcher found (Deno resolved the flag at start).
+    "camera-service":
+      `const state = (await Deno.permissions.query({ name: "run", command: "/usr/bin/ffmpeg" })).state;
+console.log(\`run /usr/bin/ffmpeg: \${state}\`); setInterval(() => {}, 1000);`,
+  });
+  const lines: string[] = [];
+  const controller = new AbortController();
+  const stack = runDevStack({
+    root: ROOT,
+    servicesDir: dir,
+    env: { TARS_DEV_BROKER_PORT: String(freePort()), CAMERA_HTTP_PORT: "18080" },
+    signal: controller.signal,
+    out: (line) => lines.push(line),
+    preflight: {
+      which: (name) => name === "ffmpeg" ? "/usr/bin/ffmpeg" : null,
+      reachable: () => Promise.resolve(false),
+    },
+  });
+  try {
+    await waitForLine(
+      lines,
+      /^ui-web {9}\| camera http:\/\/127\.0\.0\.1:18080\/stream$/,
+      "UI_CAMERA_URL",
+    );
+    await waitForLine(
+      lines,
+      /^camera-service \| run \/usr\/bin\/ffmpeg: granted$/,
+      "ffmpeg allowed",
+    );
+    const block = lines.filter((l) =>
+      l.startsWith("dev ") && /preflight|ok |MISSING|fix:|missing/.test(l)
+    );
+    assert.equal(block[0], "dev            | preflight (optional programs and servers):");
+    assert.ok(block.some((l) => /ok {7}ffmpeg {5}\/usr\/bin\/ffmpeg/.test(l)), block.join("\n"));
+    assert.ok(block.some((l) => /MISSING {2}espeak-ng/.test(l)), block.join("\n"));
+    // The block comes before any service starts.
+    const firstStart = lines.findIndex((l) => /\| started \(pid/.test(l));
+    assert.ok(lines.indexOf(block.at(-1)!) < firstStart, lines.join("\n"));
+    controller.abort();
+    await stack;
+  } finally {
+    controller.abort();
+    await stack.catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -48,7 +48,7 @@ Deno.test("heartbeats: on by default in stt, llm, memory and camera; a stalled s
   try {
     start("ui-web", { UI_PORT: String(uiPort), UI_STALE_AFTER_SEC: "2" });
     start("stt-worker");
-    start("llm-worker");
+    start("llm-worker", { LLM_BASE_URL: "http://127.0.0.1:9/v1" }); // configured: ready
     start("memory-worker", { MEMORY_DIR: dir });
     start("camera-service", { CAMERA_HTTP_PORT: String(freePort()) });
     for (const name of BEATING) {

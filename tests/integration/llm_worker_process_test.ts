@@ -73,11 +73,71 @@ Deno.test("llm-worker process: without OPENAI_API_KEY / base URL it answers 'LLM
   const child = spawnService("llm-worker", { MQTT_URL: broker.url });
   let result: { code: number; stderr: string } | null = null;
   try {
-    await waitFor(() => health.some((h) => h.event === "ready"), "health ready", T);
+    // Its health says so, with the fix, for the dashboard's banner.
+    await waitFor(
+      () => health.some((h) => h.event === "llm_not_configured"),
+      "health llm_not_configured",
+      T,
+    );
+    const notConfigured = health.find((h) => h.event === "llm_not_configured")!;
+    assert.equal(notConfigured.ok, false);
+    assert.match(notConfigured.err ?? "", /^LLM not configured: set OPENAI_API_KEY/);
     await waitFor(subscribed, "worker subscribed (character/get)", T);
     await watcher.publishEvent(topics.llmRequest, { id: "n-1", text: "hello" });
     await waitFor(() => responses.length === 1, "llm/response", T);
     assert.match(responses[0].error ?? "", /^LLM not configured: set OPENAI_API_KEY/);
+  } finally {
+    result = await stopService(child);
+  }
+  assert.equal(result.code, 0, result.stderr);
+  // Everything it published before its last word: never "ready" while not configured.
+  await waitFor(() => health.some((h) => h.event === "shutdown"), "health shutdown", T);
+  assert.deepEqual(
+    health.map((h) => h.event).filter((e) => e !== "shutdown"),
+    ["starting", "llm_not_configured"],
+  );
+});
+
+Deno.test("llm-worker process: an unreachable LLM server makes health degraded with the reason, a working one makes it ready again", async () => {
+  await using broker = await startBroker();
+  await using llm = await startFakeOpenAI({ apiKey: "sk-proc" });
+  await using watcher = testClient(broker.url);
+  await watcher.connect({ timeoutMs: T });
+  const responses: LLMResponse[] = [];
+  await watcher.subscribe(topics.llmResponse, (response) => void responses.push(response));
+  const health: HealthPing[] = [];
+  await watcher.subscribe(topics.systemHealth, (ping) => void health.push(ping), {
+    params: { client_id: "tars-llm" },
+  });
+  const subscribed = await watchSubscribed(watcher);
+  const child = spawnService("llm-worker", {
+    MQTT_URL: broker.url,
+    OPENAI_API_KEY: "sk-proc",
+    LLM_BASE_URL: llm.baseURL,
+    LLM_MODEL: "fake-model",
+    LLM_RETRY_DEADLINE_SEC: "0.2",
+  });
+  let result: { code: number; stderr: string } | null = null;
+  try {
+    await waitFor(() => health.some((h) => h.event === "ready"), "health ready", T);
+    await waitFor(subscribed, "worker subscribed (character/get)", T);
+    llm.fallback = fake.error(500, { message: "model not loaded" });
+    await watcher.publishEvent(topics.llmRequest, { id: "f-1", text: "hello" });
+    await waitFor(() => responses.length === 1, "llm/response", T);
+    assert.ok(responses[0].error, "an error answer");
+    await waitFor(() => health.some((h) => h.event === "llm_error"), "health llm_error", T);
+    const failing = health.find((h) => h.event === "llm_error")!;
+    assert.equal(failing.ok, false);
+    assert.equal(failing.err, responses[0].error);
+    llm.fallback = fake.text("Back again.");
+    await watcher.publishEvent(topics.llmRequest, { id: "f-2", text: "hello" });
+    await waitFor(() => responses.length === 2, "second llm/response", T);
+    assert.equal(responses[1].reply, "Back again.");
+    await waitFor(
+      () => health.at(-1)?.event === "ready" && health.at(-1)?.ok === true,
+      "health ready again",
+      T,
+    );
   } finally {
     result = await stopService(child);
   }

@@ -20,7 +20,8 @@ Deno.test("router + llm-worker without an LLM: the fallback tells how to configu
   });
   let llmReady = false;
   await user.subscribe(topics.systemHealth, (health) => {
-    if (health.ok) llmReady = true;
+    // Subscribed and answering: with no LLM its health says so (ok false, with the fix).
+    if (health.event === "llm_not_configured") llmReady = true;
   }, { params: { client_id: "tars-llm" } });
 
   const env: Record<string, string> = { MQTT_URL: broker.url, LOG_LEVEL: "error" };

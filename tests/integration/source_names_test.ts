@@ -24,7 +24,14 @@ Deno.test("envelope source: py-tars' service names by default, client ids unchan
   const children: Deno.ChildProcess[] = [];
   try {
     for (const [name] of EXPECTED) {
-      children.push(spawnService(name, { MQTT_URL: broker.url, MEMORY_DIR: dir }));
+      // LLM_BASE_URL: configured (never reached here), so llm-worker's health says ready.
+      children.push(
+        spawnService(name, {
+          MQTT_URL: broker.url,
+          MEMORY_DIR: dir,
+          LLM_BASE_URL: "http://127.0.0.1:9/v1",
+        }),
+      );
     }
     const sourceOf = (clientId: string) =>
       health.map((m) => ({ topic: m.topic, envelope: JSON.parse(m.text) }))

@@ -53,6 +53,39 @@ Deno.test("stt-worker process: ready as tars-stt, WAV file → stt/final, SIGTER
   await waitFor(() => health.some((h) => h.event === "shutdown"), "health shutdown", T);
 });
 
+Deno.test("stt-worker process: with no STT server or key configured, health says so and how to fix it", async () => {
+  await using broker = await startBroker();
+  await using watcher = testClient(broker.url);
+  await watcher.connect({ timeoutMs: T });
+  const health: HealthPing[] = [];
+  await watcher.subscribe(topics.systemHealth, (ping) => void health.push(ping), {
+    params: { client_id: "tars-stt" },
+  });
+  // deno task dev's settings: the browser microphone, and nothing about a transcriber.
+  const child = spawnService("stt-worker", {
+    MQTT_URL: broker.url,
+    AUDIO_SOURCE: "mqtt",
+    STT_MIC_MODE: "open",
+  });
+  let result: { code: number; stderr: string } | null = null;
+  try {
+    await waitFor(
+      () => health.some((h) => h.event === "stt_not_configured"),
+      "health stt_not_configured",
+      T,
+    );
+    const ping = health.find((h) => h.event === "stt_not_configured")!;
+    assert.equal(ping.ok, false);
+    assert.match(ping.err ?? "", /^STT not configured: set STT_BASE_URL \(or OPENAI_BASE_URL\)/);
+    assert.match(ping.err ?? "", /OPENAI_API_KEY/);
+  } finally {
+    result = await stopService(child);
+  }
+  assert.equal(result.code, 0, result.stderr);
+  await waitFor(() => health.some((h) => h.event === "shutdown"), "health shutdown", T);
+  assert.ok(!health.some((h) => h.event === "ready"), "never ready while not configured");
+});
+
 Deno.test("stt-worker process: STT_BACKEND=sherpa decodes with the stand-in Whisper model", async () => {
   const clips = await sttClips();
   const dir = await Deno.makeTempDir({ prefix: "sherpa-standin-" });

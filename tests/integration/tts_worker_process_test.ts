@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { HealthPing, topics } from "../../core/mod.ts";
+import { serviceTable } from "../../ops/services.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { testClient, waitFor } from "../helpers/wait.ts";
 
@@ -61,5 +62,46 @@ Deno.test("tts-worker process: health, piper fallback warning, speech on tts/aud
     await Deno.remove(cacheDir, { recursive: true });
     assert.equal(status.code, 0, log);
     assert.equal((log.match(/speaking with espeak-ng instead/g) ?? []).length, 1, log);
+  }
+});
+
+Deno.test("tts-worker process: without espeak-ng, health says so once with the fix", async () => {
+  await using broker = await startBroker();
+  const empty = await Deno.makeTempDir({ prefix: "tts-no-espeak-" });
+  const world = testClient(broker.url);
+  await world.connect({ timeoutMs: 10_000 });
+  const health: HealthPing[] = [];
+  await world.subscribe(topics.systemHealth, (ping) => {
+    health.push(ping);
+  }, { params: { client_id: "tars-tts" } });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...serviceTable["tts-worker"].permissions, MAIN],
+    env: {
+      MQTT_URL: broker.url,
+      PATH: empty, // a machine without espeak-ng
+      TTS_WAKE_CACHE_DIR: empty,
+      LOG_LEVEL: "warning",
+    },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  try {
+    await waitFor(
+      () => health.some((h) => h.event === "tts_unavailable"),
+      "health tts_unavailable",
+      30_000,
+    );
+    const ping = health.find((h) => h.event === "tts_unavailable")!;
+    assert.equal(ping.ok, false);
+    assert.match(ping.err ?? "", /espeak-ng not found: .*sudo apt-get install -y espeak-ng/);
+  } finally {
+    child.kill("SIGTERM");
+    const status = await child.status;
+    const log = await stderr;
+    await world.shutdown();
+    await Deno.remove(empty, { recursive: true });
+    assert.equal(status.code, 0, log);
+    assert.equal(log.split("\n").filter((l) => l.includes("espeak-ng not found")).length, 1, log);
   }
 });

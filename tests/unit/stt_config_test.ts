@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ConfigError } from "../../core/mod.ts";
-import { readSttConfig, STT_ENV } from "../../services/stt-worker/config.ts";
+import { readSttConfig, STT_ENV, sttNotConfigured } from "../../services/stt-worker/config.ts";
 
 Deno.test("stt config: defaults are py-tars' but STT_BACKEND and CHUNK_DURATION_MS", () => {
   const c = readSttConfig({});
@@ -72,4 +72,19 @@ Deno.test("stt config: bad values are a ConfigError naming each variable", () =>
   });
   assert.throws(() => readSttConfig({ STT_BACKEND: "ws", WS_URL: "http://x" }), /WS_URL/);
   assert.throws(() => readSttConfig({ OPENAI_BASE_URL: "api.openai.com" }), /OPENAI_BASE_URL/);
+});
+
+Deno.test("stt config: STT_BASE_URL points stt-worker alone at its server; not configured is said", () => {
+  // deno task dev: one environment, the LLM at OPENAI_BASE_URL, the Whisper server at STT_BASE_URL.
+  const c = readSttConfig({
+    OPENAI_BASE_URL: "http://127.0.0.1:11434/v1",
+    STT_BASE_URL: "http://127.0.0.1:8000/v1/",
+  });
+  assert.equal(c.transcriber.openai.baseUrl, "http://127.0.0.1:8000/v1");
+  assert.equal(sttNotConfigured(c.transcriber), null);
+  assert.throws(() => readSttConfig({ STT_BASE_URL: "localhost:8000" }), /STT_BASE_URL/);
+  // The default (api.openai.com) needs a key; a local server, sherpa or ws do not.
+  assert.match(sttNotConfigured(readSttConfig({}).transcriber) ?? "", /^STT not configured/);
+  assert.equal(sttNotConfigured(readSttConfig({ OPENAI_API_KEY: "k" }).transcriber), null);
+  assert.equal(sttNotConfigured(readSttConfig({ STT_BACKEND: "ws" }).transcriber), null);
 });

@@ -43,3 +43,13 @@ Deno.test("conversation: user, assistant and tts entries; bounded history", () =
   const [first] = c.entries();
   assert.ok(Object.isFrozen(first));
 });
+
+Deno.test("conversation: the sentences of one spoken reply (one utt_id) are joined", () => {
+  const c = new Conversation(10);
+  c.spoken("r1", "Hello there.", "tars-router");
+  c.spoken("r1", "I am TARS.", "tars-router");
+  const last = c.spoken("r1", "Humor is at seventy five percent.", "tars-router");
+  assert.equal(last.text, "Hello there. I am TARS. Humor is at seventy five percent.");
+  assert.equal(c.spoken("r2", "Another reply.", null).text, "Another reply.");
+  assert.deepEqual(c.entries().map((e) => e.key), ["tts:r1", "tts:r2"]);
+});

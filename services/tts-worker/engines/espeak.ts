@@ -79,6 +79,28 @@ export class EspeakEngine implements SpeechEngine {
     }
   }
 
+  /**
+   * Why espeak-ng cannot run here, with the fix, or `null` when it can (`<bin> --version`).
+   * Checked once at start, so a missing program is said once, not once per phrase.
+   */
+  async unavailable(): Promise<string | null> {
+    try {
+      const { success } = await new Deno.Command(this.#bin, {
+        args: ["--version"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      return success ? null : `${this.#bin} --version failed: check the espeak-ng installation`;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        return `${this.#bin} not found: install it (sudo apt-get install -y espeak-ng) or set ` +
+          "TTS_ESPEAK_BIN, then restart tts-worker; until then replies are shown, not spoken";
+      }
+      return `cannot run ${this.#bin}: ${(error as Error).message}`;
+    }
+  }
+
   /** Nothing to free: every call is its own process. */
   close(): Promise<void> {
     return Promise.resolve();

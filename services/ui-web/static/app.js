@@ -6,6 +6,22 @@
 import { TurnsView } from "./turns.js";
 
 const $ = (id) => document.getElementById(id);
+
+// Inline SVG icons: they need no emoji font (a fresh Linux box often has none).
+const ICONS = {
+  soundOff: '<path d="M4 9h4l5-4v14l-5-4H4z"/><path d="M17 9l4 6M21 9l-4 6"/>',
+  soundOn:
+    '<path d="M4 9h4l5-4v14l-5-4H4z"/><path d="M16.5 8.5a5 5 0 0 1 0 7M19 6a8.5 8.5 0 0 1 0 12"/>',
+};
+/** An `<svg class="icon">` element from one of {@link ICONS}. */
+function icon(name) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("class", "icon");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.innerHTML = ICONS[name];
+  return svg;
+}
 const state = {
   config: { cameraUrl: "", tokenRequired: false, movementCommands: [] },
   entries: new Map(), // key -> <li>
@@ -120,6 +136,7 @@ function applyHello(hello) {
   for (const entry of hello.conversation) upsertEntry(entry);
   $("health").replaceChildren();
   state.health.clear();
+  state.healthData.clear();
   for (const health of hello.health) upsertHealth(health);
   if (hello.character) showCharacter(hello.character);
   if (hello.tts) showTts(hello.tts);
@@ -135,7 +152,7 @@ function setLink(kind, text) {
 }
 
 // ------------------------------------------------------------------ conversation
-const WHO = { user: "You", assistant: "TARS", tts: "🔊 speaking" };
+const WHO = { user: "You", assistant: "TARS", tts: "speaking" };
 
 function upsertEntry(entry) {
   let li = state.entries.get(entry.key);
@@ -152,7 +169,8 @@ function upsertEntry(entry) {
   const who = entry.kind === "user" && entry.source && entry.source !== "ui-web"
     ? `You (${entry.source})`
     : WHO[entry.kind];
-  li.querySelector(".who").textContent = who;
+  if (entry.kind === "tts") li.querySelector(".who").replaceChildren(icon("soundOn"), ` ${who}`);
+  else li.querySelector(".who").textContent = who;
   li.querySelector(".text").textContent = entry.text;
   let err = li.querySelector(".error");
   if (entry.error) {
@@ -180,7 +198,7 @@ function showTts(tts) {
   const speaking = tts.event === "speaking_start" || tts.event === "resumed";
   badge.hidden = !speaking && tts.event !== "paused";
   badge.className = `badge ${speaking ? "badge-speaking" : "badge-idle"}`;
-  badge.textContent = tts.event === "paused" ? "paused" : "speaking";
+  badge.querySelector(".label").textContent = tts.event === "paused" ? "paused" : "speaking";
   badge.title = tts.text || "";
 }
 
@@ -203,6 +221,27 @@ function upsertHealth(health) {
   badge.className = `badge badge-${health.state}`;
   badge.textContent = health.state;
   li.querySelector(".detail").textContent = healthDetail(health);
+  showBackendBanner();
+}
+
+// The backends TARS cannot work without: their error (ok:false health, e.g. llm-worker's
+// "LLM not configured: set ...") is shown above everything, with the fix it names.
+const BACKENDS = {
+  "tars-llm": "Language model (llm-worker)",
+  "tars-stt": "Speech recognition (stt-worker)",
+};
+
+function showBackendBanner() {
+  const banner = $("backend-banner");
+  const list = banner.querySelector("ul");
+  const items = [];
+  for (const [clientId, label] of Object.entries(BACKENDS)) {
+    const health = state.healthData.get(clientId);
+    if (health?.state !== "error") continue;
+    items.push(item(`${label}: ${health.err || health.event || "not working"}`));
+  }
+  list.replaceChildren(...items);
+  banner.hidden = items.length === 0;
 }
 
 function healthDetail(health) {
@@ -317,20 +356,58 @@ $("memory-form").addEventListener("submit", async (event) => {
   list.replaceChildren();
   if (!data) return;
   if (data.results.length === 0) list.append(item("Nothing found.", "muted"));
-  for (const result of data.results) {
-    const doc = typeof result.document === "string"
-      ? result.document
-      : JSON.stringify(result.document);
-    const li = item(doc);
-    if (typeof result.score === "number") {
-      const score = document.createElement("span");
-      score.className = "score";
-      score.textContent = result.score.toFixed(3);
-      li.append(score);
-    }
-    list.append(li);
-  }
+  for (const result of data.results) list.append(memoryItem(result));
 });
+
+const ROLES = { user: "You", assistant: "TARS", fact: "Fact" };
+
+/** One memory/results entry: who said it, when, and the text (never the raw document). */
+function memoryItem(result) {
+  const doc = result.document;
+  const fields = typeof doc === "object" && doc !== null ? doc : {};
+  const text = typeof doc === "string"
+    ? doc
+    : typeof fields.text === "string"
+    ? fields.text
+    : Object.values(fields).filter((v) => typeof v === "string").join(" ");
+  const li = document.createElement("li");
+  const head = document.createElement("span");
+  head.className = "meta";
+  if (typeof fields.role === "string") {
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = ROLES[fields.role] ?? fields.role;
+    head.append(who);
+  }
+  const when = memoryTime(result.timestamp, fields.ts);
+  if (when) {
+    const time = document.createElement("time");
+    time.dateTime = when.toISOString();
+    time.textContent = when.toLocaleString();
+    head.append(time);
+  }
+  if (typeof result.score === "number") {
+    const score = document.createElement("span");
+    score.className = "score";
+    score.textContent = result.score.toFixed(3);
+    head.append(score);
+  }
+  const body = document.createElement("span");
+  body.className = "text";
+  body.textContent = text;
+  if (head.childElementCount > 0) li.append(head);
+  li.append(body);
+  return li;
+}
+
+/** The result's ISO `timestamp`, else the document's `ts` (epoch seconds or ms). */
+function memoryTime(timestamp, ts) {
+  let date = typeof timestamp === "string" ? new Date(timestamp) : null;
+  if ((!date || isNaN(date)) && typeof ts === "number" && ts > 1e8) {
+    date = new Date(ts > 1e11 ? ts : ts * 1000);
+  }
+  return date && !isNaN(date) ? date : null;
+}
 
 function item(text, className) {
   const li = document.createElement("li");
@@ -452,9 +529,11 @@ const player = {
   },
 };
 $("sound").addEventListener("click", () => {
+  const label = $("sound").querySelector(".label");
   if (player.enabled) player.disable();
   else player.enable();
-  $("sound").textContent = player.enabled ? "🔊 Sound on" : "🔈 Sound off";
+  $("sound").replaceChildren(icon(player.enabled ? "soundOn" : "soundOff"), label);
+  label.textContent = player.enabled ? "Sound on" : "Sound off";
 });
 
 // ------------------------------------------------------------------ microphone: push-to-talk
