@@ -7,7 +7,7 @@
  * the locked dependencies for linux-arm64 (onnxruntime-node's `linux/arm64` binding,
  * `sqlite-vec-linux-arm64`, `sherpa-onnx-linux-arm64`) in the tree `deno task compile --bundle`
  * made; each service starts through its launcher `bin/tars-<service>`, the file the systemd
- * unit runs. For every process the test records `Deno.build.arch` as the process itself reports
+ * unit runs, with the tree read-only and an empty cache folder, as under the unit. For every process the test records `Deno.build.arch` as the process itself reports
  * it (a preloaded probe), the host executable (`qemu-aarch64-static`) and the aarch64 native
  * libraries mapped into it.
  *
@@ -39,6 +39,7 @@ import { fake, startFakeOpenAI } from "../helpers/llm_fake_openai.ts";
 import { pcmFrames } from "../helpers/speech_audio.ts";
 import { sttClips } from "../helpers/stt_audio.ts";
 import { startFakeOpenAiTranscription } from "../helpers/stt_fake_servers.ts";
+import { STANDIN_TEXT, writeSherpaStandinModel } from "../helpers/stt_sherpa_model.ts";
 import { makeWakeClips } from "../helpers/wake_audio.ts";
 import { sleep, testClient, waitFor } from "../helpers/wait.ts";
 
@@ -87,18 +88,21 @@ function startService(
   broker: TestBroker,
   extra: Record<string, string> = {},
 ): Arm64Service {
+  // as under tars@.service: an empty CacheDirectory (the launcher puts DENO_DIR there) and the
+  // tree read-only (the shim's mount namespace), so nothing is fetched or written at start
+  const cache = Deno.makeTempDirSync({ dir: env.cacheRoot, prefix: `${name}-` });
   const child = new Deno.Command(join(env.tree, "bin", `tars-${name}`), {
     env: {
       PATH: `${env.shimDir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,
       HOME: Deno.env.get("HOME") ?? "/root",
-      DENO_DIR: env.denoDir,
+      CACHE_DIRECTORY: cache,
       NO_COLOR: "1",
       MQTT_URL: broker.url,
       LOG_LEVEL: "warning",
       ...extra,
     },
     clearEnv: true,
-    cwd: env.tree,
+    cwd: cache, // WorkingDirectory= is the state folder under the unit
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -222,7 +226,7 @@ test("the aarch64 Deno resolves the locked npm packages to their linux-arm64 bui
   for (const pattern of wanted) {
     const hit = [...libs].find(([path]) => pattern.test(path));
     assert.ok(hit, `no ${pattern} in ${[...libs.keys()].join("\n")}`);
-    assert.match(hit[1], /ELF 64-bit .*ARM aarch64/, hit[0]);
+    assert.equal(hit[1], "aarch64", hit[0]);
   }
   // the host's variants are not what npm resolved for this platform
   assert.ok(![...libs.keys()].some((p) => /^(sqlite-vec|sherpa-onnx)-linux-x64/.test(p)));
@@ -395,6 +399,41 @@ test("stt-worker runs Silero VAD on a WAV and publishes audio frames (onnxruntim
   }
 });
 
+test("stt-worker decodes with sherpa-onnx's recogniser (the stand-in Whisper model)", async () => {
+  const env = await arm64();
+  const clips = await sttClips();
+  const modelDir = await Deno.makeTempDir({ prefix: "tars-arm64-sherpa-" });
+  await writeSherpaStandinModel(modelDir);
+  await using broker = await startBroker();
+  await using user = testClient(broker.url);
+  await user.connect({ timeoutMs: T });
+  const health = await healthOf(user, "tars-stt");
+  const finals: string[] = [];
+  await user.subscribe(topics.sttFinal, (final) => void finals.push(final.text));
+  const stt = startService(env, "stt-worker", broker, {
+    AUDIO_SOURCE: "file",
+    AUDIO_FILE: clips.questionWav,
+    AUDIO_FILE_SPEED: "1",
+    STT_MIC_MODE: "open",
+    STT_BACKEND: "sherpa",
+    SHERPA_MODEL_DIR: modelDir,
+    DICT_MATCH_MIN_RATIO: "0", // the stand-in reports no confidence
+  });
+  try {
+    const readySec = await ready(stt, health);
+    const checkStart = performance.now();
+    await waitFor(() => finals.length === 1, "stt/final from sherpa-onnx", T);
+    assert.equal(finals[0], STANDIN_TEXT);
+    await record(stt, readySec, checkStart, "sherpa-onnx decoded the utterance (stand-in model)", [
+      /^sherpa-onnx-linux-arm64\/sherpa-onnx\.node$/,
+      /^sherpa-onnx-linux-arm64\/libsherpa-onnx-c-api\.so$/,
+    ]);
+  } finally {
+    await stopped(stt, health);
+    await Deno.remove(modelDir, { recursive: true });
+  }
+});
+
 test("wake-activation wakes on an espeak-ng 'hey jarvis' (openWakeWord on onnxruntime)", async () => {
   const env = await arm64();
   const clips = await makeWakeClips();
@@ -435,7 +474,7 @@ test("summary: every process started was aarch64", () => {
   );
   console.log(`arm64 processes (${rows.length}):\n${lines.join("\n")}`);
   const expected = ["llm-worker", "router", "memory-worker", "tts-worker", "stt-worker"];
-  expected.push("wake-activation");
+  expected.push("stt-worker", "wake-activation"); // stt-worker twice: Silero VAD, sherpa-onnx
   assert.deepEqual(rows.map((r) => r.service).sort(), expected.sort());
   assert.ok(rows.every((r) => r.probe?.arch === "aarch64"));
   assert.ok(Object.keys(serviceTable).length >= rows.length);

@@ -13,6 +13,8 @@
  *    project's own `node_modules` is not touched.
  * 4. A `deno` shim on `PATH` for the launchers: it runs the aarch64 Deno under qemu and
  *    preloads a probe that prints the process's `Deno.build.arch` and `Deno.build.target`.
+ *    The tree is mounted read-only for the service, as `ProtectSystem=strict` makes
+ *    `/opt/tars` under the systemd unit.
  *
  * One emulation artefact needs a stand-in: qemu-user 7.2 (Debian 12) passes the host's x86
  * `/proc/cpuinfo` to the guest, and onnxruntime's CPU detection (the cpuinfo library) then
@@ -41,8 +43,10 @@ export interface Arm64Env {
   readonly tree: string;
   /** A folder holding the `deno` shim (put first on `PATH`). */
   readonly shimDir: string;
-  /** `DENO_DIR` of the aarch64 runs (kept apart from the host's cache). */
+  /** `DENO_DIR` of the aarch64 `deno install` (kept apart from the host's cache). */
   readonly denoDir: string;
+  /** A folder for the services' cache folders (each one starts empty, like `CacheDirectory`). */
+  readonly cacheRoot: string;
   /** How long each preparation step took, in seconds (emulated ones are marked). */
   readonly timings: Readonly<Record<string, number>>;
 }
@@ -122,16 +126,22 @@ export async function ensureArm64Deno(cacheDir: string): Promise<string> {
 
 /**
  * The `deno` shim: the aarch64 Deno under qemu, with the arch probe preloaded into `run`, in a
- * mount namespace whose `/proc/cpuinfo` is `cpuinfo` (see the module doc).
+ * mount namespace whose `/proc/cpuinfo` is `cpuinfo` (see the module doc) and where `tree` is
+ * read-only.
  */
-function shimScript(deno: string, probe: string, cpuinfo: string): string {
+function shimScript(deno: string, probe: string, cpuinfo: string, tree: string): string {
+  const mounts = [
+    `mount --bind ${cpuinfo} /proc/cpuinfo`,
+    `mount --bind ${tree} ${tree}`,
+    `mount -o remount,bind,ro ${tree}`,
+  ].join(" && ");
   const qemu = `exec qemu-aarch64-static -L ${AARCH64_SYSROOT} ${deno} "$@"`;
   return [
     "#!/bin/sh",
     "# test:arm64: run the aarch64 Deno under qemu-user (tests/helpers/arm64.ts)",
     `if [ "$1" = run ]; then shift; set -- run --preload ${probe} "$@"; fi`,
     "exec unshare --mount --propagation private sh -c \\",
-    `  'mount --bind ${cpuinfo} /proc/cpuinfo && ${qemu}' deno "$@"`,
+    `  '${mounts} && ${qemu}' deno "$@"`,
     "",
   ].join("\n");
 }
@@ -232,14 +242,36 @@ export async function prepareArm64(workDir: string): Promise<Arm64Env> {
   await Deno.writeTextFile(probe, PROBE);
   const cpuinfo = join(shimDir, "cpuinfo");
   await Deno.writeTextFile(cpuinfo, armCpuinfo(possibleCpus()));
-  await Deno.writeTextFile(join(shimDir, "deno"), shimScript(deno, probe, cpuinfo), {
+  await Deno.writeTextFile(join(shimDir, "deno"), shimScript(deno, probe, cpuinfo, tree), {
     mode: 0o755,
   });
   await Deno.chmod(join(shimDir, "deno"), 0o755);
-  return { deno, tree, shimDir, denoDir, timings };
+  const cacheRoot = join(workDir, "cache");
+  await Deno.mkdir(cacheRoot, { recursive: true });
+  return { deno, tree, shimDir, denoDir, cacheRoot, timings };
 }
 
-/** `file -b` of each native addon / shared library under the tree's `node_modules/.deno`. */
+/** ELF `e_machine` values this test names. */
+const ELF_MACHINES: Readonly<Record<number, string>> = { 62: "x86_64", 183: "aarch64" };
+
+/**
+ * The machine an ELF file is built for (`e_machine` of its header: `aarch64`, `x86_64`, or
+ * `elf-machine-<n>`), or `not ELF`.
+ */
+export async function elfMachine(path: string): Promise<string> {
+  using file = await Deno.open(path);
+  const header = new Uint8Array(20);
+  const read = await file.read(header);
+  if (
+    read !== 20 || header[0] !== 0x7f || String.fromCharCode(...header.subarray(1, 4)) !== "ELF"
+  ) {
+    return "not ELF";
+  }
+  const machine = new DataView(header.buffer).getUint16(18, header[5] === 1);
+  return ELF_MACHINES[machine] ?? `elf-machine-${machine}`;
+}
+
+/** The ELF machine of each native addon / shared library under the tree's `node_modules/.deno`. */
 export async function nativeLibraries(tree: string): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   const base = join(tree, "node_modules", ".deno");
@@ -248,14 +280,11 @@ export async function nativeLibraries(tree: string): Promise<Map<string, string>
       const path = join(dir, entry.name);
       if (entry.isDirectory) await walk(path);
       else if (entry.isFile && /\.(node|so(\.\d+)*)$/.test(entry.name)) {
-        found.set(path.slice(base.length + 1), "");
+        found.set(path.slice(base.length + 1), await elfMachine(path));
       }
     }
   }
   await walk(base);
-  for (const path of found.keys()) {
-    found.set(path, (await run("file", ["-b", join(base, path)])).trim());
-  }
   return found;
 }
 
