@@ -12,8 +12,9 @@
  * probe), the host executable (`qemu-aarch64-static`) and the aarch64 native libraries mapped
  * into it (`/proc/<pid>/maps`).
  *
- * Not run here: movement-service, camera-service and ui-web (no native package; their bundles
- * start in tests/integration/bundle_test.ts on x86_64), speed, audio devices, I2C.
+ * movement-service (simulated servos), camera-service (test pattern) and ui-web have no native
+ * package: they are only started to ready and stopped. Not proven here: speed, audio devices,
+ * the camera, I2C.
  *
  * Only with `TARS_TEST_ARM64=1` (the task sets it); otherwise every test here is ignored.
  * Timings are under emulation (qemu-user, 10-50x slower than the robot): they prove nothing
@@ -29,7 +30,7 @@ import {
   type TtsSay,
   type WakeEvent,
 } from "../../core/mod.ts";
-import type { ServiceName } from "../../ops/services.ts";
+import { type ServiceName, serviceTable } from "../../ops/services.ts";
 import {
   type Arm64Env,
   nativeLibraries,
@@ -468,6 +469,28 @@ test("wake-activation wakes on an espeak-ng 'hey jarvis' (openWakeWord on onnxru
   }
 });
 
+test("movement-service, camera-service and ui-web start, report ready and stop cleanly", async () => {
+  const env = await arm64();
+  await using broker = await startBroker();
+  await using user = testClient(broker.url);
+  await user.connect({ timeoutMs: T });
+  const plain: Array<[ServiceName, Record<string, string>]> = [
+    ["movement-service", { MOVEMENT_DRIVER: "sim" }],
+    ["camera-service", { CAMERA_HTTP_PORT: "0", CAMERA_HTTP_HOST: "127.0.0.1" }],
+    ["ui-web", { UI_PORT: "0" }],
+  ];
+  for (const [name, extra] of plain) {
+    const health = await healthOf(user, serviceTable[name].clientId);
+    const service = startService(env, name, broker, extra);
+    try {
+      const readySec = await ready(service, health);
+      await record(service, readySec, performance.now(), "health ready (no native package)");
+    } finally {
+      await stopped(service, health);
+    }
+  }
+});
+
 test("summary: every process started was aarch64", () => {
   const lines = rows.map((r) =>
     `  ${r.service.padEnd(16)} Deno.build.arch=${r.probe?.arch} (${r.probe?.target}, ` +
@@ -479,6 +502,7 @@ test("summary: every process started was aarch64", () => {
   console.log(`arm64 processes (${rows.length}):\n${lines.join("\n")}`);
   const expected = ["llm-worker", "router", "memory-worker", "tts-worker", "stt-worker"];
   expected.push("stt-worker", "wake-activation"); // stt-worker twice: Silero VAD, sherpa-onnx
+  expected.push("movement-service", "camera-service", "ui-web");
   assert.deepEqual(rows.map((r) => r.service).sort(), expected.sort());
   assert.ok(rows.every((r) => r.probe?.arch === "aarch64"));
 });

@@ -6,7 +6,8 @@
  *    `libstdc++6-arm64-cross`, in `/usr/aarch64-linux-gnu`), from Debian (`apt-get install`
  *    when missing and running as root).
  * 2. The aarch64 Deno of the same version as the running one, from the npm package
- *    `@deno/linux-arm64-glibc` (`npm pack`), cached in `.tmp/arm64/`.
+ *    `@deno/linux-arm64-glibc` (`npm pack`), cached outside the project (`TARS_ARM64_CACHE`,
+ *    default `~/.cache/tars-arm64`; inside it, `deno check .` would type-check npm sources).
  * 3. The deploy artefacts: `deno task compile --bundle` (bundles, launchers, deno.json,
  *    deno.lock), then `deno install --frozen` in that tree run BY THE AARCH64 DENO under qemu,
  *    so npm resolves the linux-arm64 variants of the native packages, as on the robot. The
@@ -195,6 +196,14 @@ async function timed<T>(
   }
 }
 
+/** Where the aarch64 Deno and its npm cache are kept between runs. */
+export function arm64CacheDir(): string {
+  const set = Deno.env.get("TARS_ARM64_CACHE");
+  if (set) return set;
+  const base = Deno.env.get("XDG_CACHE_HOME") ?? join(Deno.env.get("HOME") ?? "/root", ".cache");
+  return join(base, "tars-arm64");
+}
+
 /** Prepares the stand-in robot in `workDir` (a fresh temporary folder). */
 export async function prepareArm64(workDir: string): Promise<Arm64Env> {
   const timings: Record<string, number> = {};
@@ -204,7 +213,7 @@ export async function prepareArm64(workDir: string): Promise<Arm64Env> {
         "/proc/cpuinfo qemu-user lacks). Run deno task test:arm64 as root, e.g. in CI.",
     );
   }
-  const cacheDir = join(ROOT, ".tmp", "arm64");
+  const cacheDir = arm64CacheDir();
   await timed(timings, "apt: qemu-user-static, aarch64 libc/libstdc++", ensureQemu);
   const deno = await timed(
     timings,
