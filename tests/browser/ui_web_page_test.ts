@@ -12,31 +12,14 @@
  */
 import assert from "node:assert/strict";
 import { Envelope, findTopicSpecByEventType, topics } from "../../core/mod.ts";
+import { chromiumSkipReason, launchChromium } from "../helpers/chromium.ts";
 import { startUiWebHarness } from "../helpers/ui_web_harness.ts";
 import { startMjpegServer } from "../helpers/ui_web_mjpeg.ts";
 import { collect, rawClient, waitFor } from "../helpers/wait.ts";
 
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
 
-function chromiumMissing(): boolean {
-  try {
-    return !Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return true;
-  }
-}
-
-function allPermissions(): boolean {
-  const names = ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const;
-  return names.every((name) => Deno.permissions.querySync({ name }).state === "granted");
-}
-
-const skip = chromiumMissing()
-  ? `chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`
-  : !allPermissions()
-  ? "playwright needs all permissions: run this test with deno test -A"
-  : "";
+const skip = chromiumSkipReason();
 if (skip) console.warn(`SKIPPED tests/browser/ui_web_page_test.ts: ${skip}`);
 
 Deno.test({
@@ -248,37 +231,3 @@ Deno.test({
   assert.deepEqual(problems, []);
   await context.close();
 });
-
-/** Chromium through playwright-core, with its own TMPDIR; dispose to close it. */
-async function launchChromium() {
-  const tmp = await Deno.makeTempDir({ prefix: "ui-web-browser-" });
-  const oldTmp = Deno.env.get("TMPDIR");
-  Deno.env.set("TMPDIR", tmp);
-  // Imported here: loading playwright-core already needs all permissions.
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-component-update",
-      "--disable-sync",
-      "--use-fake-ui-for-media-stream",
-      "--use-fake-device-for-media-stream",
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
-  return Object.assign(browser, {
-    async [Symbol.asyncDispose]() {
-      await browser.close();
-      if (oldTmp === undefined) Deno.env.delete("TMPDIR");
-      else Deno.env.set("TMPDIR", oldTmp);
-      await Deno.remove(tmp, { recursive: true });
-    },
-  });
-}

@@ -8,24 +8,13 @@
  */
 import assert from "node:assert/strict";
 import { topics } from "../../core/mod.ts";
+import { chromiumSkipReason, launchChromium } from "../helpers/chromium.ts";
 import { startUiWebHarness } from "../helpers/ui_web_harness.ts";
 import { sleep } from "../helpers/wait.ts";
 
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
 
-function skipReason(): string {
-  try {
-    if (!Deno.statSync(CHROMIUM).isFile) throw new Error();
-  } catch {
-    return `chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`;
-  }
-  const names = ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const;
-  return names.every((name) => Deno.permissions.querySync({ name }).state === "granted")
-    ? ""
-    : "playwright needs all permissions: run this test with deno test -A";
-}
-const skip = skipReason();
+const skip = chromiumSkipReason();
 if (skip) console.warn(`SKIPPED tests/browser/ui_web_turns_test.ts: ${skip}`);
 
 Deno.test({
@@ -100,24 +89,3 @@ Deno.test({
   await check(); // from the `hello` snapshot
   assert.deepEqual(problems, []);
 });
-
-async function launchChromium() {
-  const tmp = await Deno.makeTempDir({ prefix: "ui-web-turns-" });
-  const oldTmp = Deno.env.get("TMPDIR");
-  Deno.env.set("TMPDIR", tmp);
-  // Imported here: loading playwright-core already needs all permissions.
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-  });
-  return Object.assign(browser, {
-    async [Symbol.asyncDispose]() {
-      await browser.close();
-      if (oldTmp === undefined) Deno.env.delete("TMPDIR");
-      else Deno.env.set("TMPDIR", oldTmp);
-      await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    },
-  });
-}
