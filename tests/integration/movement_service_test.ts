@@ -343,6 +343,17 @@ Deno.test("movement-service main.ts: runs as a process with the sim default, exi
   const message = new TextDecoder().decode(bad.stderr);
   assert.match(message, /MOVEMENT_DRIVER="servo-magic".*sim, pca9685, esp32/);
   assert.match(message, /MOVEMENT_QUEUE_SIZE/);
+
+  // A persistent session would replay commands queued while it was offline: refused, before
+  // connecting (no broker on this URL).
+  const persistent = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", main],
+    env: { MQTT_URL: "mqtt://127.0.0.1:1", MQTT_CLEAN_SESSION: "false" },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(persistent.code, 78);
+  assert.match(new TextDecoder().decode(persistent.stderr), /MQTT_CLEAN_SESSION="false".*replay/);
 });
 
 Deno.test("movement-service: an oversized movement/stop still stops, unread", async () => {
