@@ -68,10 +68,11 @@ export interface ServiceSpec {
 
 /**
  * V8 settings every service runs with (they go first in each {@linkcode ServiceSpec.permissions}).
- * `--max-semi-space-size=1` caps V8's young generation at 1 MiB per semi-space (the default
- * grows to 8 MiB while the service starts): an idle service then takes ~12 MiB less RSS, and in
- * `deno task bench core` the MqttClient's QoS 1 p99 and its throughput were better with it, not
- * worse (shorter scavenges). See docs/performance.md, "Memory per service".
+ * `--max-semi-space-size=1` caps V8's young generation at 1 MiB per semi-space (by default V8
+ * grows it to 8 MiB while the service starts or works, and shrinks it only after ~30 s idle):
+ * a service 3 s after connecting takes ~12 MiB less RSS (82 instead of 95 MiB), and in
+ * `deno task bench core` the MqttClient's QoS 1 p99 and its throughput were better with it,
+ * not worse (shorter scavenges). See docs/performance.md, "QoS 1 tail and memory per service".
  */
 export const SERVICE_V8_FLAGS = ["--v8-flags=--max-semi-space-size=1"] as const;
 
