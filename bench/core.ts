@@ -20,6 +20,9 @@
  * - memory: VmRSS of idle connected processes, `BENCH_IDLE_S` (3) s after connecting;
  * - the per-message cost of the client's steps (`bench/micro.ts`).
  *
+ * The MqttClient processes run with `SERVICE_V8_FLAGS` (ops/services.ts), as every service does;
+ * raw MQTT.js runs with V8's defaults; the idle service is measured both ways.
+ *
  * Prints the results as Markdown tables; `--json=<path>` also writes every number as JSON.
  * Takes about 100 s.
  *
@@ -40,6 +43,7 @@ import {
   sleep,
 } from "./protocol.ts";
 import { connectRaw } from "./raw_client.ts";
+import { SERVICE_V8_FLAGS } from "../ops/services.ts";
 
 const BENCH_DIR = import.meta.dirname ?? ".";
 const ROOT = `${BENCH_DIR}/..`;
@@ -114,10 +118,10 @@ class Child {
   #stderr = "";
   #exited = false;
 
-  constructor(name: string, script: string, args: string[]) {
+  constructor(name: string, script: string, args: string[], denoFlags: readonly string[] = []) {
     this.name = name;
     this.#proc = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...CHILD_PERMISSIONS, `${BENCH_DIR}/${script}`, ...args],
+      args: ["run", ...denoFlags, ...CHILD_PERMISSIONS, `${BENCH_DIR}/${script}`, ...args],
       cwd: ROOT,
       stdin: "null",
       stdout: "piped",
@@ -254,6 +258,8 @@ async function runPair(
     : Math.round(s.rate * (s.warmupSeconds + s.pacedSeconds));
   const warmup = mode === "burst" ? s.burstWarmup : Math.round(s.rate * s.warmupSeconds);
   const common = [`--impl=${impl}`, `--qos=${qos}`, `--mode=${mode}`, `--url=${broker.url}`];
+  // The MqttClient processes run with the V8 settings every service runs with (ops/services.ts).
+  const flags = impl.startsWith("tars") ? SERVICE_V8_FLAGS : [];
   const sub = new Child(`subscriber ${label}`, "subscriber.ts", [
     ...common,
     `--topic=${topic}`,
@@ -261,7 +267,7 @@ async function runPair(
     `--warmup=${warmup}`,
     "--idle-ms=3000",
     ...extraSubArgs,
-  ]);
+  ], flags);
   let pub: Child | undefined;
   try {
     await sub.next("ready", 20_000);
@@ -270,7 +276,7 @@ async function runPair(
       `--topic=${topic}`,
       `--count=${count}`,
       ...(mode === "burst" ? [`--window=${s.window}`, `--warmup=${warmup}`] : [`--rate=${s.rate}`]),
-    ]);
+    ], flags);
     const stealBefore = await stealMs();
     const result = await sub.next("result", 120_000);
     result.stealMs = (await stealMs()) - stealBefore;
@@ -417,11 +423,17 @@ async function vmRssKiB(pid: number): Promise<number> {
   return Number(m[1]);
 }
 
-const IDLE_KINDS = ["none", "raw", "tars"] as const;
+/** Idle processes: `tars` runs with the services' V8 flags, `tars-v8-default` without them. */
+const IDLE_KINDS = ["none", "raw", "tars", "tars-v8-default"] as const;
 
 async function runIdle(broker: TestBroker, s: BenchSettings): Promise<Record<string, number>> {
-  const children = IDLE_KINDS.map((impl) =>
-    new Child(`idle ${impl}`, "idle.ts", [`--impl=${impl}`, `--url=${broker.url}`])
+  const children = IDLE_KINDS.map((kind) =>
+    new Child(
+      `idle ${kind}`,
+      "idle.ts",
+      [`--impl=${kind === "tars-v8-default" ? "tars" : kind}`, `--url=${broker.url}`],
+      kind === "tars" ? SERVICE_V8_FLAGS : [],
+    )
   );
   try {
     await Promise.all(children.map((c) => c.next("ready", 20_000)));
@@ -603,7 +615,8 @@ function render(r: BenchReport): string {
     [
       ["empty Deno process", "none"],
       ["raw MQTT.js client", "raw"],
-      ["service: runService + MqttClient, health on", "tars"],
+      ["service: runService + MqttClient, health on (SERVICE_V8_FLAGS)", "tars"],
+      ["the same service with V8's default heap settings", "tars-v8-default"],
     ].map(([label, key]) => [
       label,
       med(r.rss[key] ?? []).toFixed(1),
