@@ -5,39 +5,38 @@
  *
  * @module
  */
-import { ConfigError, EXIT_CONFIG, parseBool, runService } from "../../core/mod.ts";
+import { parseBool, runService } from "../../core/mod.ts";
 import { readMovementConfig } from "./config.ts";
 import { startMovementService } from "./service.ts";
 
 /**
- * Refuses a persistent MQTT session: the broker would keep the QoS 1 commands sent while
- * movement-service was offline and deliver them when it reconnects, so the servos would run
- * commands nobody is watching any more (the dead-man rule refuses commands only while the
- * connection is down). Checked before connecting.
+ * Makes movement-service's MQTT session clean whatever `MQTT_CLEAN_SESSION` says: with a
+ * persistent session the broker would keep the QoS 1 commands sent while movement-service was
+ * offline and deliver them when it reconnects, so the servos would run commands nobody is
+ * watching any more (the dead-man rule refuses commands only while the connection is down).
+ * Returns whether the setting was overridden (the caller warns).
  */
-export function checkCleanSession(env: Readonly<Record<string, string | undefined>>): void {
+export function forceCleanSession(env: Record<string, string | undefined>): boolean {
   const raw = env.MQTT_CLEAN_SESSION?.trim();
-  if (!raw || parseBool(raw) !== false) return;
-  throw new ConfigError([{
-    variable: "MQTT_CLEAN_SESSION",
-    value: raw,
-    expected: "true or unset for movement-service: with a persistent session the broker would " +
-      "replay commands queued while it was offline, and the servos would run them on reconnect",
-  }], "movement-service configuration");
+  if (!raw || parseBool(raw) !== false) return false;
+  env.MQTT_CLEAN_SESSION = "true";
+  return true;
 }
 
 if (import.meta.main) {
-  try {
-    checkCleanSession(Deno.env.toObject());
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    Deno.exit(EXIT_CONFIG);
-  }
+  const env = Deno.env.toObject();
+  const overridden = forceCleanSession(env);
   await runService(
     "movement-service",
-    ({ client, logger, env }) =>
-      startMovementService({ client, logger }, { config: readMovementConfig(env) }),
-    { mqtt: { clientId: "tars-movement" } },
+    ({ client, logger, env }) => {
+      if (overridden) {
+        logger.warn(
+          "MQTT_CLEAN_SESSION=false is ignored by movement-service: a persistent session would " +
+            "replay commands queued while it was offline, and the servos would run them",
+        );
+      }
+      return startMovementService({ client, logger }, { config: readMovementConfig(env) });
+    },
+    { env, mqtt: { clientId: "tars-movement" } },
   );
 }

@@ -15,6 +15,7 @@ import {
   topics,
 } from "../../core/mod.ts";
 import { readMovementConfig } from "../../services/movement-service/config.ts";
+import { forceCleanSession } from "../../services/movement-service/main.ts";
 import { SimServoDriver } from "../../services/movement-service/drivers/sim.ts";
 import { startMovementService } from "../../services/movement-service/service.ts";
 import { startBroker } from "../helpers/broker.ts";
@@ -343,17 +344,71 @@ Deno.test("movement-service main.ts: runs as a process with the sim default, exi
   const message = new TextDecoder().decode(bad.stderr);
   assert.match(message, /MOVEMENT_DRIVER="servo-magic".*sim, pca9685, esp32/);
   assert.match(message, /MOVEMENT_QUEUE_SIZE/);
+});
 
-  // A persistent session would replay commands queued while it was offline: refused, before
-  // connecting (no broker on this URL).
-  const persistent = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", main],
-    env: { MQTT_URL: "mqtt://127.0.0.1:1", MQTT_CLEAN_SESSION: "false" },
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.equal(persistent.code, 78);
-  assert.match(new TextDecoder().decode(persistent.stderr), /MQTT_CLEAN_SESSION="false".*replay/);
+Deno.test("movement-service: forceCleanSession turns MQTT_CLEAN_SESSION=false into true", () => {
+  for (const value of ["false", "0", "no", "OFF"]) {
+    const env: Record<string, string> = { MQTT_CLEAN_SESSION: value };
+    assert.equal(forceCleanSession(env), true, value);
+    assert.equal(env.MQTT_CLEAN_SESSION, "true");
+  }
+  const untouched: Record<string, string>[] = [
+    {},
+    { MQTT_CLEAN_SESSION: "true" },
+    { MQTT_CLEAN_SESSION: "" },
+  ];
+  for (const env of untouched) {
+    const copy = { ...env };
+    assert.equal(forceCleanSession(copy), false);
+    assert.deepEqual(copy, env);
+  }
+});
+
+Deno.test("movement-service main.ts: MQTT_CLEAN_SESSION=false is overridden (warned), and commands sent while it was down do not run", async () => {
+  await using broker = await startBroker({ persistence: true });
+  await using watcher = await rawClient(broker.url);
+  const statuses = await collect(watcher, topics.movementStatus.topic);
+  const main = new URL("../../services/movement-service/main.ts", import.meta.url).pathname;
+  const start = () =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", "--allow-env", "--allow-read", main],
+      env: { MQTT_URL: broker.url, LOG_LEVEL: "warn", MQTT_CLEAN_SESSION: "false" },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+  const connected = () => statuses.filter((m) => m.text.includes('"connected"')).length;
+  const stopChild = async (child: Deno.ChildProcess) => {
+    child.kill("SIGTERM");
+    const [status, stderr] = await Promise.all([child.status, child.stderr.text()]);
+    assert.equal(status.code, 0, stderr);
+    return stderr;
+  };
+  let child = start();
+  await waitFor(() => connected() === 1, "first start", 30_000);
+  // A crash (no unsubscribe, no clean disconnect): a persistent session would stay on the broker.
+  child.kill("SIGKILL");
+  const [, firstLog] = await Promise.all([child.status, child.stderr.text()]);
+  assert.match(firstLog, /MQTT_CLEAN_SESSION=false is ignored by movement-service/);
+  // While it is down: a command that, with a persistent session, the broker would keep for it.
+  await watcher.publishAsync(
+    topics.movementTest.topic,
+    JSON.stringify({ command: "wave", request_id: "while-down" }),
+    { qos: 1 },
+  );
+  child = start();
+  try {
+    await waitFor(() => connected() === 2, "second start", 30_000);
+    // The marker: a queued command would have been delivered before it.
+    await watcher.publishAsync(
+      topics.movementTest.topic,
+      JSON.stringify({ command: "reset", request_id: "marker" }),
+      { qos: 1 },
+    );
+    await waitFor(() => statuses.some((m) => m.text.includes('"marker"')), "the marker", 20_000);
+    assert.ok(!statuses.some((m) => m.text.includes('"while-down"')), "the stale command ran");
+  } finally {
+    await stopChild(child);
+  }
 });
 
 Deno.test("movement-service: an oversized movement/stop still stops, unread", async () => {
