@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { normalize } from "../services/memory-worker/embedders/embedder.ts";
+import { normalize } from "../services/memory-worker/embedders/mod.ts";
 import { type MemorySearch, MemorySearcher } from "../services/memory-worker/retrieval.ts";
 import { MemoryDatabase } from "../services/memory-worker/store.ts";
 

@@ -8,7 +8,7 @@
  * @module
  */
 import { ExponentialBackoff, type Logger } from "../../core/mod.ts";
-import type { Embedder } from "./embedders/embedder.ts";
+import type { Embedder } from "./embedders/mod.ts";
 import type { MemoryDatabase } from "./store.ts";
 
 /** Options of {@linkcode EmbeddingIndexer}. */

@@ -6,39 +6,10 @@
  *
  * @module
  */
-import { ConfigError, runService } from "../../core/mod.ts";
-import type { EmbedderConfig } from "./config.ts";
+import { runService } from "../../core/mod.ts";
 import { readMemoryConfig } from "./config.ts";
-import type { Embedder } from "./embedders/embedder.ts";
-import { OnnxEmbedder } from "./embedders/onnx.ts";
-import { OpenAiEmbedder } from "./embedders/openai.ts";
+import { createEmbedder } from "./embedders/mod.ts";
 import { startMemoryWorker } from "./service.ts";
-
-/**
- * Creates the embedder `config` names (`null` for `none`).
- *
- * @throws ConfigError when an onnx model directory cannot be loaded (exit 78).
- */
-export async function createEmbedder(config: EmbedderConfig): Promise<Embedder | null> {
-  switch (config.backend) {
-    case "none":
-      return null;
-    case "openai":
-      return new OpenAiEmbedder(config);
-    case "onnx":
-      try {
-        return await OnnxEmbedder.load(config);
-      } catch (error) {
-        throw new ConfigError([{
-          variable: "EMBED_MODEL",
-          value: config.modelDir,
-          expected: `a loadable sentence-transformer ONNX model directory (${
-            (error as Error).message
-          })`,
-        }], "memory-worker configuration");
-      }
-  }
-}
 
 if (import.meta.main) {
   await runService("memory-worker", async ({ client, logger, env }) => {

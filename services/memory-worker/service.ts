@@ -19,7 +19,7 @@ import {
 } from "../../core/mod.ts";
 import { Character, characterFile, loadCharacterOrDefault } from "./character.ts";
 import { BUNDLED_CHARACTER_DIR, type MemoryConfig } from "./config.ts";
-import type { Embedder } from "./embedders/embedder.ts";
+import type { Embedder } from "./embedders/mod.ts";
 import { EmbeddingIndexer } from "./indexer.ts";
 import { ArrivalClock, factMemory, ReplyCollector, transcriptMemory } from "./ingest.ts";
 import { MemorySearcher } from "./retrieval.ts";

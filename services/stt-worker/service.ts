@@ -27,9 +27,9 @@ import { type SttConfig, sttNotConfigured } from "./config.ts";
 import { type MicChange, MicState } from "./mic_state.ts";
 import { pcm16ToFloat, rmsPcm16 } from "./pcm.ts";
 import { type SegmenterEvent, type Utterance, UtteranceSegmenter } from "./segmenter.ts";
-import type { AudioSource } from "./sources.ts";
+import type { AudioSource } from "./sources/mod.ts";
 import { Suppressor } from "./suppression.ts";
-import type { Transcriber } from "./transcribers.ts";
+import type { Transcriber } from "./transcribers/mod.ts";
 import type { VoiceActivityDetector } from "./vad.ts";
 
 /** Quiet frames right after an unmute are skipped below this RMS (py-tars 180). */

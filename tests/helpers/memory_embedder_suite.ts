@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Embedder } from "../../services/memory-worker/embedders/embedder.ts";
+import type { Embedder } from "../../services/memory-worker/embedders/mod.ts";
 
 /** A factory of one embedder under test, with its teardown. */
 export interface EmbedderFixture {

@@ -6,9 +6,9 @@
  */
 import { getLogger, type MqttClient } from "../../core/mod.ts";
 import { readSttConfig, type SttConfig } from "../../services/stt-worker/config.ts";
-import { createAudioSource } from "../../services/stt-worker/main.ts";
+import { createAudioSource } from "../../services/stt-worker/sources/mod.ts";
 import { startSttWorker, type SttService } from "../../services/stt-worker/service.ts";
-import { OpenAiTranscriber } from "../../services/stt-worker/transcribers.ts";
+import { OpenAiTranscriber } from "../../services/stt-worker/transcribers/mod.ts";
 import { SileroVad } from "../../services/stt-worker/vad.ts";
 
 /** Starts the worker with `env` (OPENAI_BASE_URL should point at the fake server). */

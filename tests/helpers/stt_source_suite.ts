@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { AudioSource } from "../../services/stt-worker/sources.ts";
+import type { AudioSource } from "../../services/stt-worker/sources/mod.ts";
 
 /** One source under test, with its input. */
 export interface SourceFixture {

@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Transcriber } from "../../services/stt-worker/transcribers.ts";
+import type { Transcriber } from "../../services/stt-worker/transcribers/mod.ts";
 import type { FakeServer } from "./stt_fake_servers.ts";
 
 /** A transcriber wired to its fake server. */

@@ -17,7 +17,7 @@ import {
   topics,
 } from "../../core/mod.ts";
 import { readMemoryConfig } from "../../services/memory-worker/config.ts";
-import { createEmbedder } from "../../services/memory-worker/main.ts";
+import { createEmbedder } from "../../services/memory-worker/embedders/mod.ts";
 import { type MemoryWorker, startMemoryWorker } from "../../services/memory-worker/service.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { startEmbeddingServer, writeTinySentenceModel } from "../helpers/memory_embedders.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { topics } from "../../core/mod.ts";
-import { MqttAudioSource } from "../../services/stt-worker/sources.ts";
+import { MqttAudioSource } from "../../services/stt-worker/sources/mod.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { pcmFrames } from "../helpers/speech_audio.ts";
 import { sttClips } from "../helpers/stt_audio.ts";

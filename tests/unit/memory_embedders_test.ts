@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { OnnxEmbedder } from "../../services/memory-worker/embedders/onnx.ts";
-import { OpenAiEmbedder } from "../../services/memory-worker/embedders/openai.ts";
+import { OnnxEmbedder, OpenAiEmbedder } from "../../services/memory-worker/embedders/mod.ts";
 import { WordPieceTokenizer } from "../../services/memory-worker/embedders/wordpiece.ts";
 import { embedderSuite } from "../helpers/memory_embedder_suite.ts";
 import {

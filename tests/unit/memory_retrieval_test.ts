@@ -11,7 +11,7 @@ import {
   MAX_TERM_LENGTH,
   MemoryDatabase,
 } from "../../services/memory-worker/store.ts";
-import { OnnxEmbedder } from "../../services/memory-worker/embedders/onnx.ts";
+import { OnnxEmbedder } from "../../services/memory-worker/embedders/mod.ts";
 import { EmbeddingIndexer } from "../../services/memory-worker/indexer.ts";
 import { writeTinySentenceModel } from "../helpers/memory_embedders.ts";
 import { getLogger } from "@logtape/logtape";

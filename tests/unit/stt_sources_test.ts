@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { pcm16ToFloat, wavToPcm16k } from "../../services/stt-worker/pcm.ts";
-import { AlsaAudioSource, FileAudioSource } from "../../services/stt-worker/sources.ts";
+import { AlsaAudioSource, FileAudioSource } from "../../services/stt-worker/sources/mod.ts";
 import { speechWav } from "../helpers/speech_audio.ts";
 import { sttClips } from "../helpers/stt_audio.ts";
 import { audioSourceSuite } from "../helpers/stt_source_suite.ts";

@@ -15,13 +15,13 @@ import {
   parseOpenAiTranscription,
   SherpaTranscriber,
   WsTranscriber,
-} from "../../services/stt-worker/transcribers.ts";
+} from "../../services/stt-worker/transcribers/mod.ts";
 import {
   checkSherpaTokens,
   checkWhisperMetadata,
   isSherpaBase64,
   readOnnxModelInfo,
-} from "../../services/stt-worker/sherpa_model_check.ts";
+} from "../../services/stt-worker/transcribers/sherpa_model_check.ts";
 import { bundledVadModel } from "../../services/stt-worker/vad.ts";
 import { startFakeOpenAiTranscription, startFakeSttWs } from "../helpers/stt_fake_servers.ts";
 import { sttClips } from "../helpers/stt_audio.ts";
@@ -194,7 +194,7 @@ async function modelDir(files: Record<string, Uint8Array | string>): Promise<str
   return dir;
 }
 
-const TRANSCRIBERS_URL = new URL("../../services/stt-worker/transcribers.ts", import.meta.url);
+const TRANSCRIBERS_URL = new URL("../../services/stt-worker/transcribers/mod.ts", import.meta.url);
 
 /**
  * Calls `SherpaTranscriber.load` on each dir in a child `deno run` (sherpa's native code ends

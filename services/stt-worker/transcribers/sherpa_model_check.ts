@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { SherpaModelFiles } from "./transcribers.ts";
+import type { SherpaModelFiles } from "./sherpa.ts";
 
 /** What to do when a check fails. */
 export const SHERPA_MODEL_FIX =

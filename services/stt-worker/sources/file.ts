@@ -1,0 +1,107 @@
+/**
+ * {@linkcode FileAudioSource}: a WAV file (any rate/channels), resampled and paced in real
+ * time (or faster, for tests and demos).
+ *
+ * @module
+ */
+import { frameBytes, FrameChunker, wavToPcm16k } from "../pcm.ts";
+import { type AudioSource, type AudioSourceStats, FrameQueue, newStats, sleep } from "./source.ts";
+
+/** Options of {@linkcode FileAudioSource}. */
+export interface FileAudioSourceOptions {
+  /** The WAV file. */
+  readonly path: string;
+  /** Frame length, ms (default 20). */
+  readonly frameMs?: number;
+  /** 1 = real time, 4 = four times as fast, 0 = as fast as the consumer takes them. */
+  readonly speed?: number;
+  /** Replay forever (default false). */
+  readonly loop?: boolean;
+}
+
+/** Plays a WAV file (any rate and channels) as 16 kHz mono frames, paced like a microphone. */
+export class FileAudioSource implements AudioSource {
+  /** Always "file". */
+  readonly kind = "file" as const;
+  readonly #options: Required<FileAudioSourceOptions>;
+  readonly #queue = new FrameQueue(64);
+  readonly #abort = new AbortController();
+  readonly #stats = newStats();
+  #frames: Uint8Array[] = [];
+  #pump: Promise<void> | undefined;
+
+  /** @param options the file and pacing. */
+  constructor(options: FileAudioSourceOptions) {
+    this.#options = { frameMs: 20, speed: 1, loop: false, ...options };
+  }
+
+  /** "file <path>". */
+  get label(): string {
+    return `file ${this.#options.path}`;
+  }
+
+  /** Counters. */
+  get stats(): Readonly<AudioSourceStats> {
+    return this.#stats;
+  }
+
+  /** Reads and converts the whole file; throws naming the file when it is unreadable. */
+  async open(): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(this.#options.path);
+    } catch (error) {
+      throw new Error(`Cannot read AUDIO_FILE ${this.#options.path}: ${(error as Error).message}`);
+    }
+    let pcm: Uint8Array;
+    try {
+      pcm = wavToPcm16k(bytes);
+    } catch (error) {
+      throw new Error(`AUDIO_FILE ${this.#options.path}: ${(error as Error).message}`);
+    }
+    const size = frameBytes(this.#options.frameMs);
+    const frames = new FrameChunker(size).push(pcm);
+    const rest = pcm.length % size;
+    if (rest > 0) {
+      const last = new Uint8Array(size); // zero-padded tail
+      last.set(pcm.subarray(pcm.length - rest));
+      frames.push(last);
+    }
+    this.#frames = frames;
+    this.#pump = this.#play();
+  }
+
+  async #play(): Promise<void> {
+    const { frameMs, speed, loop } = this.#options;
+    const signal = this.#abort.signal;
+    const start = performance.now();
+    let index = 0;
+    try {
+      do {
+        for (const frame of this.#frames) {
+          if (signal.aborted) return;
+          if (speed > 0) {
+            await sleep(start + (index * frameMs) / speed - performance.now(), signal);
+          } else if (index % 50 === 0) await sleep(0, signal);
+          if (signal.aborted || !(await this.#queue.put(frame))) return;
+          this.#stats.frames++;
+          index++;
+        }
+      } while (loop && this.#frames.length > 0);
+    } finally {
+      this.#queue.end();
+    }
+  }
+
+  /** The frames, then the end of the file (unless looping). */
+  frames(): AsyncIterable<Uint8Array> {
+    return this.#queue;
+  }
+
+  /** Stops playback. */
+  async close(): Promise<void> {
+    this.#abort.abort();
+    this.#queue.end();
+    await this.#pump;
+  }
+}
