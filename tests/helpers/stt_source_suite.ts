@@ -8,22 +8,23 @@
 import assert from "node:assert/strict";
 import type { AudioSource } from "../../services/stt-worker/sources/mod.ts";
 
-/** One source under test, with its input. */
-export interface SourceFixture {
+/** One source under test, with its input; disposing it frees what the factory made. */
+export interface SourceFixture extends AsyncDisposable {
   /** The source (not opened). */
   readonly source: AudioSource;
   /** The PCM16LE 16 kHz mono audio it must deliver (a prefix of what it delivers). */
   readonly expected: Uint8Array;
   /** Pushes the input after open() (mqtt: publishes it); optional. */
   readonly feed?: () => Promise<void>;
-  /** Frees what the fixture made (broker, temp files). */
-  readonly cleanup: () => Promise<void>;
 }
 
-/** Registers the suite for one implementation. */
+/**
+ * Registers the suite for one implementation. Every case gets a fresh fixture; the suite
+ * closes the source, then disposes the fixture.
+ */
 export function audioSourceSuite(name: string, make: () => Promise<SourceFixture>): void {
   Deno.test(`stt source ${name}: delivers the input as whole 20 ms frames in order`, async () => {
-    const fixture = await make();
+    await using fixture = await make();
     try {
       await fixture.source.open();
       const got: Uint8Array[] = [];
@@ -49,12 +50,11 @@ export function audioSourceSuite(name: string, make: () => Promise<SourceFixture
       assert.ok(fixture.source.stats.frames >= got.length);
     } finally {
       await fixture.source.close();
-      await fixture.cleanup();
     }
   });
 
   Deno.test(`stt source ${name}: close() ends frames() promptly and twice is fine`, async () => {
-    const fixture = await make();
+    await using fixture = await make();
     try {
       await fixture.source.open();
       let count = 0;
@@ -70,7 +70,6 @@ export function audioSourceSuite(name: string, make: () => Promise<SourceFixture
       assert.ok(count >= 0);
     } finally {
       await fixture.source.close();
-      await fixture.cleanup();
     }
   });
 }

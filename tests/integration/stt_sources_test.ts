@@ -28,7 +28,7 @@ audioSourceSuite("mqtt", async () => {
         await peer.publishRaw(topics.audioPcm, chunk, { params: { source: "ui-web" } });
       }
     },
-    cleanup: async () => {
+    [Symbol.asyncDispose]: async () => {
       await peer.shutdown();
       await client.shutdown();
       await broker[Symbol.asyncDispose]();

@@ -16,7 +16,7 @@ audioSourceSuite("file", async () => {
   return {
     source: new FileAudioSource({ path: clips.questionWav, speed: 0 }),
     expected: clips.question,
-    cleanup: () => Promise.resolve(),
+    [Symbol.asyncDispose]: () => Promise.resolve(),
   };
 });
 
@@ -44,7 +44,7 @@ audioSourceSuite("alsa", async () => {
   return {
     source: new AlsaAudioSource({ device: "plughw:1,0", command: await fakeArecord(dir, raw) }),
     expected: clips.question,
-    cleanup: () => Deno.remove(dir, { recursive: true }),
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
 });
 
