@@ -1,6 +1,7 @@
 /**
  * The shared test suite of tts-worker speech engines: every `SpeechEngine` implementation
- * registers the same cases through {@linkcode registerEngineSuite}.
+ * (and the `FallbackEngine` that wraps two) registers the same cases through
+ * {@linkcode ttsEngineSuite}.
  *
  * @module
  */
@@ -8,26 +9,26 @@ import assert from "node:assert/strict";
 import { durationMs, peak } from "../../services/tts-worker/audio.ts";
 import { type SpeechEngine, SynthesisAborted } from "../../services/tts-worker/engines/mod.ts";
 
-/** How to make one engine for the suite. */
-export interface EngineUnderTest {
+/** One engine for the suite; disposing it frees what the factory made besides the engine. */
+export interface EngineFixture extends AsyncDisposable {
   /** The engine. */
   readonly engine: SpeechEngine;
   /** The sample rate it must produce. */
   readonly sampleRate: number;
-  /** Frees what the factory made besides the engine (temp dirs). */
-  readonly cleanup?: () => Promise<void>;
 }
 
-/** Registers the engine cases under `name`. */
-export function registerEngineSuite(name: string, make: () => Promise<EngineUnderTest>): void {
-  const withEngine = (fn: (e: EngineUnderTest) => Promise<void>) => async () => {
-    const e = await make();
+/**
+ * Registers the engine cases under `name`. Every case gets a fresh fixture; the suite closes
+ * the engine (twice: idempotent), then disposes the fixture.
+ */
+export function ttsEngineSuite(name: string, make: () => Promise<EngineFixture>): void {
+  const withEngine = (fn: (e: EngineFixture) => Promise<void>) => async () => {
+    await using e = await make();
     try {
       await fn(e);
     } finally {
       await e.engine.close();
       await e.engine.close(); // idempotent
-      await e.cleanup?.();
     }
   };
 

@@ -7,6 +7,8 @@ import {
   EspeakEngine,
   FallbackEngine,
   PiperEngine,
+  type SpeechEngine,
+  SynthesisAborted,
 } from "../../services/tts-worker/engines/mod.ts";
 import {
   espeakIpaLines,
@@ -15,23 +17,63 @@ import {
   splitClauses,
 } from "../../services/tts-worker/engines/phonemize.ts";
 import { parsePiperConfig } from "../../services/tts-worker/engines/piper.ts";
-import { registerEngineSuite } from "../helpers/tts_engine_suite.ts";
+import { ttsEngineSuite } from "../helpers/tts_engine_suite.ts";
 import { AMY_CONFIG_URL, SAMPLES_PER_ID, writePiperLikeVoice } from "../helpers/tts_piper_model.ts";
 
-registerEngineSuite(
-  "espeak",
-  () =>
-    Promise.resolve({ engine: new EspeakEngine({ voice: "en-us", rate: 175 }), sampleRate: 22050 }),
-);
+const noTempFiles = () => Promise.resolve();
 
-registerEngineSuite("piper", async () => {
+ttsEngineSuite("espeak", () =>
+  Promise.resolve({
+    engine: new EspeakEngine({ voice: "en-us", rate: 175 }),
+    sampleRate: 22050,
+    [Symbol.asyncDispose]: noTempFiles,
+  }));
+
+ttsEngineSuite("piper", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tts-piper-" });
   const engine = await PiperEngine.load({ voicePath: await writePiperLikeVoice(dir) });
   return {
     engine,
     sampleRate: 16000,
-    cleanup: () => Deno.remove(dir, { recursive: true }),
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
+});
+
+// TTS_PROVIDER=piper with a voice that loads: Piper speaks, espeak-ng stands by.
+ttsEngineSuite("fallback (piper, then espeak)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tts-piper-" });
+  const config = readTtsConfig({
+    TTS_PROVIDER: "piper",
+    PIPER_VOICE: await writePiperLikeVoice(dir),
+  });
+  const engine = await createEngine(config, (report) => {
+    throw new Error(`unexpected fallback: ${report.error.message}`);
+  });
+  assert.ok(engine instanceof FallbackEngine);
+  return {
+    engine,
+    sampleRate: 16000,
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+});
+
+// A primary that fails on every text (a cancelled one still reports the cancellation):
+// espeak-ng speaks instead.
+ttsEngineSuite("fallback (failing primary, then espeak)", () => {
+  const failing: SpeechEngine = {
+    id: "failing:1",
+    async synthesize(_text, signal) {
+      await Promise.resolve();
+      if (signal?.aborted) throw new SynthesisAborted();
+      throw new Error("model exploded");
+    },
+    close: () => Promise.resolve(),
+  };
+  return Promise.resolve({
+    engine: new FallbackEngine(failing, new EspeakEngine(), () => {}),
+    sampleRate: 22050,
+    [Symbol.asyncDispose]: noTempFiles,
+  });
 });
 
 const amy = JSON.parse(Deno.readTextFileSync(AMY_CONFIG_URL));
