@@ -1,6 +1,6 @@
 /**
  * The shared test suite of tts-worker audio sinks: every `AudioSink` implementation
- * registers the same cases through {@linkcode registerSinkSuite}, with a way to read back
+ * registers the same cases through {@linkcode ttsSinkSuite}, with a way to read back
  * what it really played (MQTT chunks from a broker, the WAV file, the ALSA file device).
  *
  * @module
@@ -8,14 +8,12 @@
 import assert from "node:assert/strict";
 import type { AudioSink } from "../../services/tts-worker/sinks/mod.ts";
 
-/** One sink made for one test case. */
-export interface SinkUnderTest {
+/** One sink made for one test case; disposing it frees everything the factory made. */
+export interface SinkFixture extends AsyncDisposable {
   /** The sink. */
   readonly sink: AudioSink;
   /** What reached the output for `uttId`, once the utterance ended (waits for it). */
   played(uttId: string): Promise<Int16Array>;
-  /** Frees everything the factory made. */
-  cleanup(): Promise<void>;
 }
 
 /** A 440 Hz tone at 16 kHz, `chunks` chunks of 100 ms. */
@@ -44,15 +42,17 @@ function assertPlayed(played: Int16Array, expected: Int16Array): void {
   assert.ok(played.subarray(expected.length).every((s) => s === 0), "padding is silence");
 }
 
-/** Registers the sink cases under `name`. */
-export function registerSinkSuite(name: string, make: () => Promise<SinkUnderTest>): void {
-  const withSink = (fn: (s: SinkUnderTest) => Promise<void>) => async () => {
-    const s = await make();
+/**
+ * Registers the sink cases under `name`. Every case gets a fresh fixture; the suite closes the
+ * sink, then disposes the fixture.
+ */
+export function ttsSinkSuite(name: string, make: () => Promise<SinkFixture>): void {
+  const withSink = (fn: (s: SinkFixture) => Promise<void>) => async () => {
+    await using s = await make();
     try {
       await fn(s);
     } finally {
       await s.sink.close();
-      await s.cleanup();
     }
   };
 

@@ -12,14 +12,14 @@ import {
 import assert from "node:assert/strict";
 import { startBroker } from "../helpers/broker.ts";
 import { testClient, waitFor } from "../helpers/wait.ts";
-import { registerSinkSuite } from "../helpers/tts_sink_suite.ts";
+import { ttsSinkSuite } from "../helpers/tts_sink_suite.ts";
 
 function samplesOf(bytes: Uint8Array): Int16Array {
   const copy = bytes.slice(0, bytes.length - (bytes.length % 2));
   return new Int16Array(copy.buffer);
 }
 
-registerSinkSuite("mqtt", async () => {
+ttsSinkSuite("mqtt", async () => {
   const broker = await startBroker();
   const publisher: MqttClient = testClient(broker.url);
   const listener: MqttClient = testClient(broker.url);
@@ -51,7 +51,7 @@ registerSinkSuite("mqtt", async () => {
       }
       return samplesOf(all);
     },
-    async cleanup() {
+    async [Symbol.asyncDispose]() {
       await publisher.shutdown();
       await listener.shutdown();
       await broker[Symbol.asyncDispose]();
@@ -59,7 +59,7 @@ registerSinkSuite("mqtt", async () => {
   };
 });
 
-registerSinkSuite("file", async () => {
+ttsSinkSuite("file", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tts-file-sink-" });
   const written: string[] = [];
   return {
@@ -71,7 +71,7 @@ registerSinkSuite("file", async () => {
       assert.equal(audio.sampleRate, 16000);
       return Promise.resolve(audio.samples);
     },
-    cleanup: () => Deno.remove(dir, { recursive: true }),
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
 });
 
@@ -96,7 +96,7 @@ class AplayToFiles implements AudioSink {
   }
 }
 
-registerSinkSuite("alsa (aplay into the ALSA file device)", async () => {
+ttsSinkSuite("alsa (aplay into the ALSA file device)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tts-alsa-sink-" });
   const sink = new AplayToFiles(dir);
   return {
@@ -110,7 +110,7 @@ registerSinkSuite("alsa (aplay into the ALSA file device)", async () => {
         throw error;
       }
     },
-    cleanup: () => Deno.remove(dir, { recursive: true }),
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
 });
 
