@@ -10,16 +10,14 @@ import type { JpegImage } from "../../services/camera-service/jpeg.ts";
 import { ffprobeImage, isWholeJpeg, processGone, sof0Size } from "./camera_media.ts";
 import { waitFor } from "./wait.ts";
 
-/** A source under test and what it should produce. */
-export interface SourceUnderTest {
+/** A source under test and what it should produce; disposing it frees what the factory made. */
+export interface FrameSourceFixture extends AsyncDisposable {
   /** The source. */
   readonly source: FrameSource;
   /** The frame size it was configured for. */
   readonly width: number;
   /** The frame height it was configured for. */
   readonly height: number;
-  /** Releases what the factory made (temp files). */
-  cleanup?(): Promise<void>;
 }
 
 /** Options of {@linkcode frameSourceSuite}. */
@@ -45,23 +43,20 @@ async function take(
  * Registers the shared cases for one implementation: whole JPEGs of the configured size
  * (checked by an independent SOF0 reader and by ffprobe), a steady stream, the capture
  * process released when the consumer leaves or the signal aborts, and a restartable source.
+ * Every case gets a fresh fixture, disposed after it.
  */
 export function frameSourceSuite(
   name: string,
-  factory: () => Promise<SourceUnderTest>,
+  factory: () => Promise<FrameSourceFixture>,
   options: FrameSourceSuiteOptions = {},
 ): void {
-  const test = (title: string, fn: (under: SourceUnderTest) => Promise<void>) =>
+  const test = (title: string, fn: (under: FrameSourceFixture) => Promise<void>) =>
     Deno.test({
       name: `camera source ${name}: ${title}`,
       ignore: options.ignore,
       async fn() {
-        const under = await factory();
-        try {
-          await fn(under);
-        } finally {
-          await under.cleanup?.();
-        }
+        await using under = await factory();
+        await fn(under);
       },
     });
 

@@ -7,12 +7,10 @@
 import assert from "node:assert/strict";
 import type { Embedder } from "../../services/memory-worker/embedders/mod.ts";
 
-/** A factory of one embedder under test, with its teardown. */
-export interface EmbedderFixture {
+/** One embedder under test; disposing it frees what the factory made (servers, temp dirs). */
+export interface EmbedderFixture extends AsyncDisposable {
   /** The embedder. */
   readonly embedder: Embedder;
-  /** Releases what the fixture started (servers, temp dirs); closes the embedder too. */
-  dispose(): Promise<void>;
 }
 
 function cosine(a: Float32Array, b: Float32Array): number {
@@ -21,15 +19,18 @@ function cosine(a: Float32Array, b: Float32Array): number {
   return dot;
 }
 
-/** Registers the shared embedder tests for `name`. */
-export function embedderSuite(name: string, create: () => Promise<EmbedderFixture>): void {
+/**
+ * Registers the shared embedder tests for `name`. Every case gets a fresh fixture; the suite
+ * closes the embedder, then disposes the fixture.
+ */
+export function embedderSuite(name: string, make: () => Promise<EmbedderFixture>): void {
   const test = (title: string, fn: (embedder: Embedder) => Promise<void>) =>
     Deno.test(`embedder ${name}: ${title}`, async () => {
-      const fixture = await create();
+      await using fixture = await make();
       try {
         await fn(fixture.embedder);
       } finally {
-        await fixture.dispose();
+        await fixture.embedder.close();
       }
     });
 

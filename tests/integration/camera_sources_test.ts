@@ -30,12 +30,14 @@ const FFMPEG = "/usr/bin/ffmpeg";
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 const settings = { width: 320, height: 240, fps: 25, quality: 80, rotation: 0 } as const;
+const noTempFiles = () => Promise.resolve();
 
 frameSourceSuite("ffmpeg testsrc", () =>
   Promise.resolve({
     source: new FfmpegSource({ input: testsrcInput(settings), settings }),
     width: 320,
     height: 240,
+    [Symbol.asyncDispose]: noTempFiles,
   }));
 
 frameSourceSuite("ffmpeg testsrc rotated 90°", () => {
@@ -44,6 +46,7 @@ frameSourceSuite("ffmpeg testsrc rotated 90°", () => {
     source: new FfmpegSource({ input: testsrcInput(rotated), settings: rotated }),
     width: 240,
     height: 320,
+    [Symbol.asyncDispose]: noTempFiles,
   });
 });
 
@@ -55,7 +58,7 @@ frameSourceSuite("ffmpeg file (mpeg4, scaled)", async () => {
     source: new FfmpegSource({ input: fileInput(path, settings), settings }),
     width: 320,
     height: 240,
-    cleanup: () => Deno.remove(dir, { recursive: true }),
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
 });
 
@@ -71,7 +74,12 @@ frameSourceSuite("ffmpeg MJPEG copy (file standing in for a MJPEG webcam)", asyn
   };
   const source = new FfmpegSource({ input, settings });
   assert.ok(source.args.includes("copy"), "copies instead of re-encoding");
-  return { source, width: 320, height: 240, cleanup: () => Deno.remove(dir, { recursive: true }) };
+  return {
+    source,
+    width: 320,
+    height: 240,
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
 });
 
 const camera = "/dev/video0";
@@ -89,6 +97,7 @@ frameSourceSuite(
       source: new FfmpegSource({ input: v4l2Input(camera, settings, "mjpeg"), settings }),
       width: 320,
       height: 240,
+      [Symbol.asyncDispose]: noTempFiles,
     }),
   { ignore: !hasCamera },
 );

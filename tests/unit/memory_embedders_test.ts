@@ -17,10 +17,7 @@ embedderSuite("openai (local /v1/embeddings server)", () => {
   });
   return Promise.resolve({
     embedder,
-    dispose: async () => {
-      await embedder.close();
-      await server.close();
-    },
+    [Symbol.asyncDispose]: () => server.close(),
   });
 });
 
@@ -33,10 +30,7 @@ for (const tokenizer of ["vocab", "json"] as const) {
       const embedder = await OnnxEmbedder.load({ modelDir: dir, maxLength: 64 });
       return {
         embedder,
-        dispose: async () => {
-          await embedder.close();
-          await Deno.remove(dir, { recursive: true });
-        },
+        [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
       };
     },
   );
