@@ -28,7 +28,11 @@ export class MqttAudioSource implements AudioSource {
   readonly #chunker: FrameChunker;
   #subscription: Subscription | undefined;
 
-  /** @param options client and topic. */
+  /**
+   * Makes a source that reads `audio/pcm/<options.source>` once {@linkcode open}ed.
+   *
+   * @param options client and topic.
+   */
   constructor(options: MqttAudioSourceOptions) {
     this.#options = { frameMs: 20, ...options };
     this.#chunker = new FrameChunker(frameBytes(this.#options.frameMs));

@@ -51,7 +51,11 @@ export class FrameQueue implements AsyncIterable<Uint8Array> {
   /** Frames dropped by {@linkcode offer}. */
   dropped = 0;
 
-  /** @param capacity frames kept at most. */
+  /**
+   * Makes an empty queue.
+   *
+   * @param capacity frames kept at most.
+   */
   constructor(capacity: number) {
     this.#capacity = capacity;
   }
@@ -94,6 +98,10 @@ export class FrameQueue implements AsyncIterable<Uint8Array> {
     wake?.();
   }
 
+  /**
+   * Yields the queued frames in order, waiting for more, until the queue has ended and is
+   * empty. One consumer only.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     while (true) {
       const next = this.#items.shift();
