@@ -14,7 +14,8 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { encodeWav, pcm16ToFloat, SAMPLE_RATE } from "./pcm.ts";
+import { encodeWav, pcm16ToFloat } from "../../lib/audio/mod.ts";
+import { SAMPLE_RATE } from "./pcm.ts";
 import { checkSherpaModelFiles } from "./sherpa_model_check.ts";
 
 /** A transcription. */
@@ -96,7 +97,7 @@ export class OpenAiTranscriber implements Transcriber {
     const form = new FormData();
     form.append(
       "file",
-      new Blob([encodeWav(pcm) as Uint8Array<ArrayBuffer>], { type: "audio/wav" }),
+      new Blob([encodeWav(pcm, SAMPLE_RATE) as Uint8Array<ArrayBuffer>], { type: "audio/wav" }),
       "utterance.wav",
     );
     form.append("model", this.#o.model);

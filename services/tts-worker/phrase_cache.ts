@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { decodeWav, encodeWav, type PcmAudio } from "./audio.ts";
+import { decodeWavPcm16, encodeWav, type PcmAudio } from "../../lib/audio/mod.ts";
 import type { SpeechEngine } from "./engines/mod.ts";
 import { normalizePhrase } from "./text.ts";
 
@@ -62,7 +62,7 @@ export class PhraseCache {
       const file = await this.#file(text);
       if (file) {
         try {
-          this.#audio.set(normalizePhrase(text), decodeWav(await Deno.readFile(file)));
+          this.#audio.set(normalizePhrase(text), decodeWavPcm16(await Deno.readFile(file)));
           continue;
         } catch { /* missing or broken: synthesize */ }
       }
@@ -85,7 +85,7 @@ export class PhraseCache {
     if (!file) return;
     try {
       await Deno.mkdir(this.#options.dir!, { recursive: true });
-      await Deno.writeFile(file, encodeWav(audio));
+      await Deno.writeFile(file, encodeWav(audio.samples, audio.sampleRate));
     } catch (error) {
       this.#options.onError?.(`cannot write ${file}: ${(error as Error).message}`);
     }

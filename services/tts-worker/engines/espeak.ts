@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { decodeWav, type PcmAudio } from "../audio.ts";
+import { decodeWavPcm16, type PcmAudio } from "../../../lib/audio/mod.ts";
 import { type SpeechEngine, SynthesisAborted } from "./engine.ts";
 
 /** Options of {@linkcode EspeakEngine}. */
@@ -70,7 +70,7 @@ export class EspeakEngine implements SpeechEngine {
         const message = new TextDecoder().decode(stderr).trim();
         throw new Error(`${this.#bin} exited with ${code}: ${message || "no message"}`);
       }
-      return decodeWav(stdout);
+      return decodeWavPcm16(stdout);
     } catch (error) {
       if (signal?.aborted) throw new SynthesisAborted();
       throw error;

@@ -6,7 +6,7 @@
  * @module
  */
 import type { TtsAlsaPlayer } from "../config.ts";
-import { pcmBytes } from "../audio.ts";
+import { pcm16Bytes } from "../../../lib/audio/mod.ts";
 import type { AudioSink, SinkStream, UtteranceInfo } from "./sink.ts";
 
 /** Options of {@linkcode AlsaAudioSink}. */
@@ -88,7 +88,7 @@ export class AlsaAudioSink implements AudioSink {
       write: async (samples) => {
         if (ended) return;
         try {
-          await writer.write(pcmBytes(samples).slice());
+          await writer.write(pcm16Bytes(samples).slice());
         } catch {
           // The player died (its error is reported on exit); the speaker carries on.
         }
