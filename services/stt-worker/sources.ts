@@ -11,6 +11,7 @@
  * @module
  */
 import { ExponentialBackoff, type MqttClient, type Subscription, topics } from "../../core/mod.ts";
+import { abortableSleep } from "../../lib/async/mod.ts";
 import type { AudioSourceKind } from "./config.ts";
 import { frameBytes, FrameChunker, wavToPcm16k } from "./pcm.ts";
 
@@ -117,20 +118,6 @@ export class FrameQueue implements AsyncIterable<Uint8Array> {
   }
 }
 
-/** A sleep that {@linkcode AbortSignal} cuts short. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, Math.max(0, ms));
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 function newStats(): AudioSourceStats {
   return { frames: 0, dropped: 0, rejected: 0, restarts: 0 };
 }
@@ -209,8 +196,8 @@ export class FileAudioSource implements AudioSource {
         for (const frame of this.#frames) {
           if (signal.aborted) return;
           if (speed > 0) {
-            await sleep(start + (index * frameMs) / speed - performance.now(), signal);
-          } else if (index % 50 === 0) await sleep(0, signal);
+            await abortableSleep(start + (index * frameMs) / speed - performance.now(), signal);
+          } else if (index % 50 === 0) await abortableSleep(0, signal);
           if (signal.aborted || !(await this.#queue.put(frame))) return;
           this.#stats.frames++;
           index++;
@@ -336,7 +323,7 @@ export class AlsaAudioSource implements AudioSource {
             child = this.#spawn();
           } catch (error) {
             this.#options.onError(error as Error);
-            await sleep(retry.next(), signal);
+            await abortableSleep(retry.next(), signal);
             continue;
           }
         }
@@ -364,7 +351,7 @@ export class AlsaAudioSource implements AudioSource {
             }): ${message.trim() || "no message"}; restarting in ${delay} ms`,
           ),
         );
-        await sleep(delay, signal);
+        await abortableSleep(delay, signal);
       }
     } finally {
       this.#queue.end();
