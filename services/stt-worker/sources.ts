@@ -12,6 +12,7 @@
  */
 import { ExponentialBackoff, type MqttClient, type Subscription, topics } from "../../core/mod.ts";
 import { abortableSleep } from "../../lib/async/mod.ts";
+import { spawnTool } from "../../lib/process/mod.ts";
 import type { AudioSourceKind } from "./config.ts";
 import { frameBytes, FrameChunker, wavToPcm16k } from "./pcm.ts";
 
@@ -290,22 +291,12 @@ export class AlsaAudioSource implements AudioSource {
   }
 
   #spawn(): Deno.ChildProcess {
-    try {
-      return new Deno.Command(this.#options.command, {
-        args: this.args,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new Error(
-          `${this.#options.command} not found: install alsa-utils (apt-get install alsa-utils) ` +
-            "or choose AUDIO_SOURCE=mqtt or file",
-        );
-      }
-      throw error;
-    }
+    return spawnTool({
+      tool: "arecord",
+      bin: this.#options.command,
+      aptPackage: "alsa-utils",
+      alternative: "choose AUDIO_SOURCE=mqtt or file",
+    }, { args: this.args, stdin: "null", stdout: "piped", stderr: "piped" });
   }
 
   async #run(first: Deno.ChildProcess): Promise<void> {

@@ -52,9 +52,14 @@ export class PhraseCache {
 
   /**
    * Loads `texts` from disk, or synthesizes (and stores) those missing. Returns how many
-   * were synthesized. A phrase that fails is reported and skipped.
+   * were synthesized. A phrase that fails is reported and skipped. With `synthesize: false`
+   * (the engine is known not to run, and that was said once already) only files are loaded.
    */
-  async preload(texts: readonly string[], engine: SpeechEngine): Promise<number> {
+  async preload(
+    texts: readonly string[],
+    engine: SpeechEngine,
+    options: { synthesize?: boolean } = {},
+  ): Promise<number> {
     this.#engineId = engine.id;
     let synthesized = 0;
     for (const text of texts) {
@@ -66,6 +71,7 @@ export class PhraseCache {
           continue;
         } catch { /* missing or broken: synthesize */ }
       }
+      if (options.synthesize === false) continue;
       try {
         await this.store(text, await engine.synthesize(text), engine.id);
         synthesized++;
