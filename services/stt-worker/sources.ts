@@ -296,6 +296,7 @@ export class AlsaAudioSource implements AudioSource {
       bin: this.#options.command,
       aptPackage: "alsa-utils",
       alternative: "choose AUDIO_SOURCE=mqtt or file",
+      service: "stt-worker",
     }, { args: this.args, stdin: "null", stdout: "piped", stderr: "piped" });
   }
 
