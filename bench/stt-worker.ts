@@ -9,7 +9,8 @@
  */
 import { getLogger, topics } from "../core/mod.ts";
 import { readSttConfig } from "../services/stt-worker/config.ts";
-import { pcm16ToFloat, rmsPcm16 } from "../services/stt-worker/pcm.ts";
+import { pcm16ToFloat } from "../lib/audio/mod.ts";
+import { rmsPcm16 } from "../services/stt-worker/pcm.ts";
 import { UtteranceSegmenter } from "../services/stt-worker/segmenter.ts";
 import { startSttWorker } from "../services/stt-worker/service.ts";
 import { MqttAudioSource } from "../services/stt-worker/sources/mod.ts";

@@ -15,6 +15,8 @@
  * @module
  */
 import { isAbsolute, join } from "node:path";
+import { EXIT_CONFIG, ExponentialBackoff } from "../core/mod.ts";
+import { abortableSleep } from "../lib/async/mod.ts";
 import {
   // deno-lint-ignore no-unused-vars -- named in the JSDoc
   type BrokerPortInUseError,
@@ -56,9 +58,6 @@ export interface DevStackOptions {
   preflight?: PreflightOptions | false;
 }
 
-/** Exit code of a service with a bad configuration (EX_CONFIG, see core's runService). */
-const EXIT_CONFIG = 78;
-
 const DEV = "dev";
 const COLORS = [36, 32, 33, 35, 34, 91, 92, 93, 95, 96];
 
@@ -71,8 +70,8 @@ interface Running {
   done: Promise<void>;
   /** Set by the stop: no more restarts. */
   stopping: boolean;
-  /** Ends a pending restart delay at once. */
-  wake: () => void;
+  /** Aborted by the stop: ends a pending restart delay at once. */
+  stop: AbortController;
 }
 
 /**
@@ -191,11 +190,11 @@ function supervise(
     spec,
     child: null,
     stopping: false,
-    wake: () => {},
+    stop: new AbortController(),
     done: Promise.resolve(),
   };
+  const backoff = new ExponentialBackoff({ minMs: delays.min, maxMs: delays.max, jitter: 0 });
   r.done = (async () => {
-    let delay = delays.min;
     while (!r.stopping) {
       const startedAt = Date.now();
       const child = spawn();
@@ -209,16 +208,10 @@ function supervise(
         line(`configuration error: fix the variables named above, then restart the stack`);
         break;
       }
-      if (Date.now() - startedAt >= delays.max) delay = delays.min; // it ran fine for a while
+      if (Date.now() - startedAt >= delays.max) backoff.reset(); // it ran fine for a while
+      const delay = backoff.next();
       line(`restarting in ${formatSeconds(delay)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        r.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      delay = Math.min(delay * 2, delays.max);
+      await abortableSleep(delay, r.stop.signal);
     }
   })();
   return r;
@@ -236,7 +229,7 @@ async function stopAll(
 ): Promise<void> {
   for (const r of running) {
     r.stopping = true;
-    r.wake();
+    r.stop.abort();
     signal(r, "SIGTERM");
   }
   const all = Promise.all(running.map((r) => r.done));

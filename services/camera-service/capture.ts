@@ -6,6 +6,7 @@
  * @module
  */
 import { ExponentialBackoff, type Logger } from "../../core/mod.ts";
+import { abortableSleep } from "../../lib/async/mod.ts";
 import type { FrameHub } from "./frame_hub.ts";
 import { CaptureToolMissingError, type FrameSource } from "./source.ts";
 
@@ -178,22 +179,8 @@ export class CaptureSupervisor {
         log?.warn("Capture failed: {error}; restarting in {retryInMs} ms", { error, retryInMs });
       }
       this.#o.onEvent?.({ kind: "unavailable", detail: error, retryInMs, toolMissing });
-      await abortableDelay(retryInMs, stop);
+      await abortableSleep(retryInMs, stop);
     }
     this.#state = "stopped";
   }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

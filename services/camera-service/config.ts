@@ -14,6 +14,19 @@ import {
   parseAllowedHosts,
   readEnv,
 } from "../../core/mod.ts";
+import type { ToolSpec } from "../../lib/process/mod.ts";
+
+/** How camera-service runs ffmpeg (`CAMERA_FFMPEG`), and how to install it when it is missing. */
+export function ffmpegTool(bin: string): ToolSpec {
+  return {
+    tool: "ffmpeg",
+    bin,
+    aptPackage: "ffmpeg",
+    envVar: "CAMERA_FFMPEG",
+    service: "camera-service",
+    showBin: true,
+  };
+}
 
 /** Rotations ffmpeg applies before encoding, in degrees clockwise. */
 export const CAMERA_ROTATIONS = [0, 90, 180, 270] as const;

@@ -10,9 +10,11 @@ import {
   type CameraDevice,
   type CameraRotation,
   ffmpegQscale,
+  ffmpegTool,
 } from "./config.ts";
 import type { V4l2InputFormat } from "./config.ts";
 import { type JpegImage, JpegSplitter } from "./jpeg.ts";
+import { spawnTool, ToolUnavailableError } from "../../lib/process/mod.ts";
 
 /** A producer of JPEG frames. */
 export interface FrameSource {
@@ -221,28 +223,14 @@ export class FfmpegSource implements FrameSource {
     const ffmpeg = this.#options.ffmpeg ?? "ffmpeg";
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(ffmpeg, {
+      child = spawnTool(ffmpegTool(ffmpeg), {
         args: this.args,
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
-      }).spawn();
+      });
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new CaptureToolMissingError(
-          `ffmpeg not found (${ffmpeg}): install it (sudo apt-get install -y ffmpeg) or point ` +
-            `CAMERA_FFMPEG at it, then restart camera-service`,
-        );
-      }
-      if (error instanceof Deno.errors.NotCapable) {
-        // Deno resolves --allow-run=ffmpeg to a path when the process starts: an ffmpeg
-        // installed later (or another CAMERA_FFMPEG) is not covered until a restart.
-        throw new CaptureToolMissingError(
-          `camera-service may not run ${ffmpeg}: its --allow-run permission was fixed when it ` +
-            `started (before ffmpeg was installed, or for another CAMERA_FFMPEG); restart ` +
-            `camera-service (deno task dev: Ctrl-C, then start it again)`,
-        );
-      }
+      if (error instanceof ToolUnavailableError) throw new CaptureToolMissingError(error.message);
       throw error;
     }
     this.#pid = child.pid;

@@ -5,7 +5,8 @@
  * @module
  */
 import type { CameraImageFormat } from "../../core/mod.ts";
-import { ffmpegQscale } from "./config.ts";
+import { spawnTool } from "../../lib/process/mod.ts";
+import { ffmpegQscale, ffmpegTool } from "./config.ts";
 import { readJpegSize, readPngSize } from "./jpeg.ts";
 
 /** What a capture request asks for. */
@@ -85,7 +86,7 @@ export async function convertImage(
     ? ["-c:v", "png"]
     : ["-pix_fmt", "rgb24"];
   const muxer = request.format === "raw" ? "rawvideo" : "image2pipe";
-  const child = new Deno.Command(options.ffmpeg ?? "ffmpeg", {
+  const child = spawnTool(ffmpegTool(options.ffmpeg ?? "ffmpeg"), {
     args: [
       "-hide_banner",
       "-loglevel",
@@ -107,7 +108,7 @@ export async function convertImage(
     stdout: "piped",
     stderr: "piped",
     signal: options.signal,
-  }).spawn();
+  });
   const writer = child.stdin.getWriter();
   const written = writer.write(jpeg.bytes).then(() => writer.close()).catch(() => {});
   const [result] = await Promise.all([child.output(), written]);

@@ -9,6 +9,7 @@
  * @module
  */
 import type { MovementStatusEvent, TestMovementRequest } from "../../core/mod.ts";
+import { abortableSleep } from "../../lib/async/mod.ts";
 import type { ServoDriver } from "./drivers/driver.ts";
 import { type CommandPlan, planCommand } from "./sequences.ts";
 import { neutralPose, type PulseMap } from "./servo_map.ts";
@@ -74,17 +75,7 @@ export interface Clock {
 /** `Date.now` and `setTimeout` (which `@sinonjs/fake-timers` can replace). */
 export const timerClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener("abort", done, { once: true });
-    }),
+  sleep: (ms, signal) => abortableSleep(ms, signal),
 };
 
 /** Options of {@linkcode MovementController}. */

@@ -25,7 +25,8 @@ import {
 } from "../../core/mod.ts";
 import { type SttConfig, sttNotConfigured } from "./config.ts";
 import { type MicChange, MicState } from "./mic_state.ts";
-import { pcm16ToFloat, rmsPcm16 } from "./pcm.ts";
+import { pcm16ToFloat } from "../../lib/audio/mod.ts";
+import { rmsPcm16 } from "./pcm.ts";
 import { type SegmenterEvent, type Utterance, UtteranceSegmenter } from "./segmenter.ts";
 import type { AudioSource } from "./sources/mod.ts";
 import { Suppressor } from "./suppression.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { decodeWav, encodeWav, type PcmAudio } from "./audio.ts";
+import { decodeWavPcm16, encodeWav, type PcmAudio } from "../../lib/audio/mod.ts";
 import type { SpeechEngine } from "./engines/mod.ts";
 import { normalizePhrase } from "./text.ts";
 
@@ -52,9 +52,14 @@ export class PhraseCache {
 
   /**
    * Loads `texts` from disk, or synthesizes (and stores) those missing. Returns how many
-   * were synthesized. A phrase that fails is reported and skipped.
+   * were synthesized. A phrase that fails is reported and skipped. With `synthesize: false`
+   * (the engine is known not to run, and that was said once already) only files are loaded.
    */
-  async preload(texts: readonly string[], engine: SpeechEngine): Promise<number> {
+  async preload(
+    texts: readonly string[],
+    engine: SpeechEngine,
+    options: { synthesize?: boolean } = {},
+  ): Promise<number> {
     this.#engineId = engine.id;
     let synthesized = 0;
     for (const text of texts) {
@@ -62,10 +67,11 @@ export class PhraseCache {
       const file = await this.#file(text);
       if (file) {
         try {
-          this.#audio.set(normalizePhrase(text), decodeWav(await Deno.readFile(file)));
+          this.#audio.set(normalizePhrase(text), decodeWavPcm16(await Deno.readFile(file)));
           continue;
         } catch { /* missing or broken: synthesize */ }
       }
+      if (options.synthesize === false) continue;
       try {
         await this.store(text, await engine.synthesize(text), engine.id);
         synthesized++;
@@ -85,7 +91,7 @@ export class PhraseCache {
     if (!file) return;
     try {
       await Deno.mkdir(this.#options.dir!, { recursive: true });
-      await Deno.writeFile(file, encodeWav(audio));
+      await Deno.writeFile(file, encodeWav(audio.samples, audio.sampleRate));
     } catch (error) {
       this.#options.onError?.(`cannot write ${file}: ${(error as Error).message}`);
     }

@@ -64,9 +64,10 @@ export async function startTtsService(
     client.publishHealth({ ok: true, event: "tts_fallback_espeak", err: error.message })
       .catch(() => {});
   });
+  let missing: string | null = null;
   if (!overrides.engine) {
     // espeak-ng speaks (TTS_PROVIDER=espeak) or stands in for Piper: missing, nothing speaks.
-    const missing = await new EspeakEngine({ bin: config.espeakBin }).unavailable();
+    missing = await new EspeakEngine({ bin: config.espeakBin }).unavailable();
     if (missing) {
       logger.warn("{reason}", { reason: missing });
       client.publishHealth({ ok: false, event: "tts_unavailable", err: missing }).catch(() => {});
@@ -167,7 +168,8 @@ export async function startTtsService(
   const preloaded = (async () => {
     if (!config.wakeCacheEnable || config.preloadTexts.length === 0) return;
     const started = performance.now();
-    const synthesized = await cache.preload(config.preloadTexts, engine);
+    // Without espeak-ng no phrase can be synthesized: load the files, do not repeat the error.
+    const synthesized = await cache.preload(config.preloadTexts, engine, { synthesize: !missing });
     logger.info("Phrase cache ready: {count} phrases ({synthesized} synthesized) in {ms} ms", {
       count: cache.size,
       synthesized,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { encodeWav } from "../../services/stt-worker/pcm.ts";
+import { encodeWav } from "../../lib/audio/mod.ts";
 import { pcm16k, speechWav } from "./speech_audio.ts";
 import { concatPcm } from "./wake_audio.ts";
 
@@ -62,7 +62,7 @@ export async function writeScene(
   }
   const pcm = concatPcm(...pieces);
   const wav = `${dir}/${name}.wav`;
-  await Deno.writeFile(wav, encodeWav(pcm));
+  await Deno.writeFile(wav, encodeWav(pcm, 16_000));
   return { wav, phrases, durationSec: pcm.length / 32_000 };
 }
 

@@ -1,5 +1,6 @@
 import { type MqttClient, topics } from "../../core/mod.ts";
-import { decodeWav, fromBase64 } from "../../services/tts-worker/audio.ts";
+import { decodeWavPcm16 } from "../../lib/audio/mod.ts";
+import { fromBase64 } from "../../services/tts-worker/audio.ts";
 import {
   AlsaAudioSink,
   type AudioSink,
@@ -67,7 +68,7 @@ ttsSinkSuite("file", async () => {
     played(uttId) {
       const path = written.find((p) => p.endsWith(`-${uttId}.wav`));
       assert.ok(path, `a WAV for ${uttId} in ${written.join(", ")}`);
-      const audio = decodeWav(Deno.readFileSync(path));
+      const audio = decodeWavPcm16(Deno.readFileSync(path));
       assert.equal(audio.sampleRate, 16000);
       return Promise.resolve(audio.samples);
     },

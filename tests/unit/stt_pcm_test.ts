@@ -3,15 +3,8 @@
  * same 16 kHz mono audio sox itself produces; framing and WAV encoding round-trip.
  */
 import assert from "node:assert/strict";
-import {
-  decodeWav,
-  encodeWav,
-  frameBytes,
-  FrameChunker,
-  pcm16ToFloat,
-  rmsPcm16,
-  wavToPcm16k,
-} from "../../services/stt-worker/pcm.ts";
+import { decodeWav, encodeWav, pcm16ToFloat } from "../../lib/audio/mod.ts";
+import { frameBytes, FrameChunker, rmsPcm16, wavToPcm16k } from "../../services/stt-worker/pcm.ts";
 import { pcm16k, speechWav } from "../helpers/speech_audio.ts";
 
 async function sox(args: string[]): Promise<void> {
@@ -79,14 +72,14 @@ for (
 
 Deno.test("stt pcm: decodeWav rejects what is not a usable WAV with a helpful message", () => {
   assert.throws(() => decodeWav(new TextEncoder().encode("hello world, not audio")), /RIFF/);
-  const header = encodeWav(new Uint8Array(4));
+  const header = encodeWav(new Uint8Array(4), 16000);
   header[20] = 2; // ADPCM
   assert.throws(() => decodeWav(header), /codec 2.*sox/);
 });
 
 Deno.test("stt pcm: encodeWav round-trips through decodeWav", () => {
   const pcm = new Uint8Array([0, 0, 0xff, 0x7f, 0x00, 0x80, 0x10, 0x00]);
-  const wav = decodeWav(encodeWav(pcm));
+  const wav = decodeWav(encodeWav(pcm, 16000));
   assert.equal(wav.sampleRate, 16000);
   assert.equal(wav.channels, 1);
   assert.deepEqual(Array.from(wav.samples[0]), Array.from(pcm16ToFloat(pcm)));

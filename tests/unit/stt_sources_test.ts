@@ -4,7 +4,8 @@
  * real `arecord` binary failing on a missing sound card.
  */
 import assert from "node:assert/strict";
-import { pcm16ToFloat, wavToPcm16k } from "../../services/stt-worker/pcm.ts";
+import { pcm16ToFloat } from "../../lib/audio/mod.ts";
+import { wavToPcm16k } from "../../services/stt-worker/pcm.ts";
 import { AlsaAudioSource, FileAudioSource } from "../../services/stt-worker/sources/mod.ts";
 import { speechWav } from "../helpers/speech_audio.ts";
 import { sttClips } from "../helpers/stt_audio.ts";

@@ -3,7 +3,8 @@
  * spoken segment in espeak-ng audio, and nothing in silence or quiet noise.
  */
 import assert from "node:assert/strict";
-import { pcm16ToFloat, rmsPcm16 } from "../../services/stt-worker/pcm.ts";
+import { pcm16ToFloat } from "../../lib/audio/mod.ts";
+import { rmsPcm16 } from "../../services/stt-worker/pcm.ts";
 import {
   type SegmenterEvent,
   type SegmenterSettings,

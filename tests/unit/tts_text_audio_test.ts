@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  decodeWav,
-  durationMs,
-  encodeWav,
-  floatToPcm16,
-  fromBase64,
-  resample,
-  toBase64,
-} from "../../services/tts-worker/audio.ts";
+import { decodeWavPcm16, encodeWav, normalizeToPcm16 } from "../../lib/audio/mod.ts";
+import { durationMs, fromBase64, resample, toBase64 } from "../../services/tts-worker/audio.ts";
 import {
   markdownToSpeech,
   normalizePhrase,
@@ -37,14 +30,14 @@ Deno.test("text: sentences split after . ! ? and phrases normalize", () => {
 
 Deno.test("audio: WAV round trip, streamed WAV sizes, errors", () => {
   const audio = { sampleRate: 16000, samples: Int16Array.from([0, 1, -1, 32767, -32768]) };
-  const wav = encodeWav(audio);
+  const wav = encodeWav(audio.samples, audio.sampleRate);
   assert.equal(wav.length, 44 + 10);
-  assert.deepEqual(decodeWav(wav), audio);
+  assert.deepEqual(decodeWavPcm16(wav), audio);
   // espeak-ng --stdout writes 0x7fffffff sizes: read to the end.
   const streamed = wav.slice();
   new DataView(streamed.buffer).setUint32(40, 0x7fffffff, true);
-  assert.deepEqual(decodeWav(streamed).samples, audio.samples);
-  assert.throws(() => decodeWav(new Uint8Array(10)), /not a WAV/);
+  assert.deepEqual(decodeWavPcm16(streamed).samples, audio.samples);
+  assert.throws(() => decodeWavPcm16(new Uint8Array(10)), /not a WAV/);
   assert.equal(durationMs({ sampleRate: 1000, samples: new Int16Array(500) }), 500);
 });
 
@@ -55,8 +48,8 @@ Deno.test("audio: resampling keeps duration; floats normalize like Piper", () =>
   assert.equal(down.samples.length, 16000);
   assert.ok(down.samples.every((s) => s === 1000));
   assert.equal(resample(tone, 22050).samples, tone.samples);
-  assert.deepEqual([...floatToPcm16(Float32Array.of(0.5, -0.25, 0))], [32767, -16383, 0]);
-  assert.deepEqual([...floatToPcm16(Float32Array.of(0.001, NaN))], [3277, 0]); // no blow-up
+  assert.deepEqual([...normalizeToPcm16(Float32Array.of(0.5, -0.25, 0))], [32767, -16383, 0]);
+  assert.deepEqual([...normalizeToPcm16(Float32Array.of(0.001, NaN))], [3277, 0]); // no blow-up
 });
 
 Deno.test("audio: base64 round trip of large buffers", () => {

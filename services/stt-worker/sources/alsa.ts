@@ -5,13 +5,14 @@
  * @module
  */
 import { ExponentialBackoff } from "../../../core/mod.ts";
+import { abortableSleep } from "../../../lib/async/mod.ts";
+import { spawnTool } from "../../../lib/process/mod.ts";
 import { frameBytes, FrameChunker } from "../pcm.ts";
 import {
   type AudioSource,
   type AudioSourceStats,
   FrameQueue,
   newStats,
-  sleep,
   type SourceErrorHandler,
 } from "./source.ts";
 
@@ -84,22 +85,13 @@ export class AlsaAudioSource implements AudioSource {
   }
 
   #spawn(): Deno.ChildProcess {
-    try {
-      return new Deno.Command(this.#options.command, {
-        args: this.args,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new Error(
-          `${this.#options.command} not found: install alsa-utils (apt-get install alsa-utils) ` +
-            "or choose AUDIO_SOURCE=mqtt or file",
-        );
-      }
-      throw error;
-    }
+    return spawnTool({
+      tool: "arecord",
+      bin: this.#options.command,
+      aptPackage: "alsa-utils",
+      alternative: "choose AUDIO_SOURCE=mqtt or file",
+      service: "stt-worker",
+    }, { args: this.args, stdin: "null", stdout: "piped", stderr: "piped" });
   }
 
   async #run(first: Deno.ChildProcess): Promise<void> {
@@ -117,7 +109,7 @@ export class AlsaAudioSource implements AudioSource {
             child = this.#spawn();
           } catch (error) {
             this.#options.onError(error as Error);
-            await sleep(retry.next(), signal);
+            await abortableSleep(retry.next(), signal);
             continue;
           }
         }
@@ -145,7 +137,7 @@ export class AlsaAudioSource implements AudioSource {
             }): ${message.trim() || "no message"}; restarting in ${delay} ms`,
           ),
         );
-        await sleep(delay, signal);
+        await abortableSleep(delay, signal);
       }
     } finally {
       this.#queue.end();

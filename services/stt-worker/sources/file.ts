@@ -5,7 +5,8 @@
  * @module
  */
 import { frameBytes, FrameChunker, wavToPcm16k } from "../pcm.ts";
-import { type AudioSource, type AudioSourceStats, FrameQueue, newStats, sleep } from "./source.ts";
+import { abortableSleep } from "../../../lib/async/mod.ts";
+import { type AudioSource, type AudioSourceStats, FrameQueue, newStats } from "./source.ts";
 
 /** Options of {@linkcode FileAudioSource}. */
 export interface FileAudioSourceOptions {
@@ -81,8 +82,8 @@ export class FileAudioSource implements AudioSource {
         for (const frame of this.#frames) {
           if (signal.aborted) return;
           if (speed > 0) {
-            await sleep(start + (index * frameMs) / speed - performance.now(), signal);
-          } else if (index % 50 === 0) await sleep(0, signal);
+            await abortableSleep(start + (index * frameMs) / speed - performance.now(), signal);
+          } else if (index % 50 === 0) await abortableSleep(0, signal);
           if (signal.aborted || !(await this.#queue.put(frame))) return;
           this.#stats.frames++;
           index++;

@@ -1,6 +1,6 @@
 /**
  * The audio source interface (AUDIO_SOURCE): PCM16LE mono 16 kHz frames of
- * CHUNK_DURATION_MS, plus the frame queue, abortable sleep and counters the implementations
+ * CHUNK_DURATION_MS, plus the frame queue and counters the implementations
  * share.
  *
  * @module
@@ -116,20 +116,6 @@ export class FrameQueue implements AsyncIterable<Uint8Array> {
       await new Promise<void>((resolve) => this.#wakeConsumer = resolve);
     }
   }
-}
-
-/** A sleep that {@linkcode AbortSignal} cuts short. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, Math.max(0, ms));
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Zeroed counters for a new source. */

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { encodeWav } from "../pcm.ts";
+import { encodeWav } from "../../../lib/audio/mod.ts";
+import { SAMPLE_RATE } from "../pcm.ts";
 import {
   mean,
   probabilityFromLogprob,
@@ -51,7 +52,7 @@ export class OpenAiTranscriber implements Transcriber {
     const form = new FormData();
     form.append(
       "file",
-      new Blob([encodeWav(pcm) as Uint8Array<ArrayBuffer>], { type: "audio/wav" }),
+      new Blob([encodeWav(pcm, SAMPLE_RATE) as Uint8Array<ArrayBuffer>], { type: "audio/wav" }),
       "utterance.wav",
     );
     form.append("model", this.#o.model);

@@ -7,7 +7,8 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { pcm16ToFloat, SAMPLE_RATE } from "../pcm.ts";
+import { pcm16ToFloat } from "../../../lib/audio/mod.ts";
+import { SAMPLE_RATE } from "../pcm.ts";
 import { checkSherpaModelFiles } from "./sherpa_model_check.ts";
 import { mean, probabilityFromLogprob, type Transcriber, type Transcript } from "./transcriber.ts";
 

@@ -4,8 +4,21 @@
  *
  * @module
  */
-import { decodeWav, type PcmAudio } from "../audio.ts";
+import { decodeWavPcm16, type PcmAudio } from "../../../lib/audio/mod.ts";
+import { spawnTool, toolProblem, type ToolSpec } from "../../../lib/process/mod.ts";
 import { type SpeechEngine, SynthesisAborted } from "./engine.ts";
+
+/** How tts-worker runs espeak-ng (`TTS_ESPEAK_BIN`), and how to install it when it is missing. */
+export function espeakTool(bin: string): ToolSpec {
+  return {
+    tool: "espeak-ng",
+    bin,
+    aptPackage: "espeak-ng",
+    envVar: "TTS_ESPEAK_BIN",
+    service: "tts-worker",
+    consequence: "until then replies are shown, not spoken",
+  };
+}
 
 /** Options of {@linkcode EspeakEngine}. */
 export interface EspeakEngineOptions {
@@ -40,20 +53,12 @@ export class EspeakEngine implements SpeechEngine {
    */
   async synthesize(text: string, signal?: AbortSignal): Promise<PcmAudio> {
     if (signal?.aborted) throw new SynthesisAborted();
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command(this.#bin, {
-        args: ["--stdout", "-v", this.#voice, "-s", String(this.#rate)],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-    } catch (error) {
-      throw new Error(
-        `cannot run ${this.#bin} (${(error as Error).message}); install espeak-ng ` +
-          "(apt-get install espeak-ng) or set TTS_ESPEAK_BIN",
-      );
-    }
+    const child = spawnTool(espeakTool(this.#bin), {
+      args: ["--stdout", "-v", this.#voice, "-s", String(this.#rate)],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    });
     const onAbort = () => {
       try {
         child.kill("SIGKILL");
@@ -70,7 +75,7 @@ export class EspeakEngine implements SpeechEngine {
         const message = new TextDecoder().decode(stderr).trim();
         throw new Error(`${this.#bin} exited with ${code}: ${message || "no message"}`);
       }
-      return decodeWav(stdout);
+      return decodeWavPcm16(stdout);
     } catch (error) {
       if (signal?.aborted) throw new SynthesisAborted();
       throw error;
@@ -83,22 +88,8 @@ export class EspeakEngine implements SpeechEngine {
    * Why espeak-ng cannot run here, with the fix, or `null` when it can (`<bin> --version`).
    * Checked once at start, so a missing program is said once, not once per phrase.
    */
-  async unavailable(): Promise<string | null> {
-    try {
-      const { success } = await new Deno.Command(this.#bin, {
-        args: ["--version"],
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      return success ? null : `${this.#bin} --version failed: check the espeak-ng installation`;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        return `${this.#bin} not found: install it (sudo apt-get install -y espeak-ng) or set ` +
-          "TTS_ESPEAK_BIN, then restart tts-worker; until then replies are shown, not spoken";
-      }
-      return `cannot run ${this.#bin}: ${(error as Error).message}`;
-    }
+  unavailable(): Promise<string | null> {
+    return toolProblem(espeakTool(this.#bin));
   }
 
   /** Nothing to free: every call is its own process. */

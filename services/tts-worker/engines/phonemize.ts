@@ -6,6 +6,9 @@
  * @module
  */
 
+import { spawnTool } from "../../../lib/process/mod.ts";
+import { espeakTool } from "./espeak.ts";
+
 /** The symbols of a Piper `phoneme_id_map` this module relies on. */
 export const PIPER_PAD = "_";
 /** Beginning of sentence. */
@@ -35,13 +38,13 @@ export async function espeakIpaLines(
   options: EspeakPhonemizeOptions,
 ): Promise<string[]> {
   const bin = options.bin ?? "espeak-ng";
-  const child = new Deno.Command(bin, {
+  const child = spawnTool(espeakTool(bin), {
     args: ["-q", "--ipa", "-v", options.voice],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
     signal: options.signal,
-  }).spawn();
+  });
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(text.replace(/\s+/g, " ") + "\n"));
   await writer.close();

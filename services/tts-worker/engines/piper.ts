@@ -7,7 +7,7 @@
  * @module
  */
 import * as ort from "onnxruntime-node";
-import { floatToPcm16, type PcmAudio } from "../audio.ts";
+import { normalizeToPcm16, type PcmAudio } from "../../../lib/audio/mod.ts";
 import { type SpeechEngine, SynthesisAborted } from "./engine.ts";
 import { espeakIpaSentences, type PhonemeIdMap, phonemesToIds } from "./phonemize.ts";
 
@@ -208,7 +208,7 @@ export class PiperEngine implements SpeechEngine {
       if (output.type !== "float32") {
         throw new Error(`Piper output is ${output.type}, expected float32`);
       }
-      return floatToPcm16(output.data as Float32Array);
+      return normalizeToPcm16(output.data as Float32Array);
     } finally {
       for (const tensor of Object.values(results)) tensor.dispose();
     }

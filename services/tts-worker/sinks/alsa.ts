@@ -6,7 +6,8 @@
  * @module
  */
 import type { TtsAlsaPlayer } from "../config.ts";
-import { pcmBytes } from "../audio.ts";
+import { pcm16Bytes } from "../../../lib/audio/mod.ts";
+import { spawnTool } from "../../../lib/process/mod.ts";
 import type { AudioSink, SinkStream, UtteranceInfo } from "./sink.ts";
 
 /** Options of {@linkcode AlsaAudioSink}. */
@@ -53,19 +54,20 @@ export class AlsaAudioSink implements AudioSink {
     const bin = this.#options.bin ?? player;
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(bin, {
+      child = spawnTool({
+        tool: player,
+        bin,
+        aptPackage: player === "paplay" ? "pulseaudio-utils" : "alsa-utils",
+        alternative: "use TTS_SINK=mqtt or file",
+        service: "tts-worker",
+      }, {
         args: playerArgs(player, this.#options.device ?? "default", sampleRate),
         stdin: "piped",
         stdout: "null",
         stderr: "piped",
-      }).spawn();
+      });
     } catch (error) {
-      return Promise.reject(
-        new Error(
-          `cannot run ${bin} (${(error as Error).message}); install alsa-utils ` +
-            "(aplay) or pulseaudio-utils (paplay), or use TTS_SINK=mqtt or file",
-        ),
-      );
+      return Promise.reject(error);
     }
     const stderr = new Response(child.stderr).text();
     const exited = Promise.all([child.status, stderr]).then(([status, text]) => {
@@ -88,7 +90,7 @@ export class AlsaAudioSink implements AudioSink {
       write: async (samples) => {
         if (ended) return;
         try {
-          await writer.write(pcmBytes(samples).slice());
+          await writer.write(pcm16Bytes(samples).slice());
         } catch {
           // The player died (its error is reported on exit); the speaker carries on.
         }

@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { encodeWav } from "../audio.ts";
+import { encodeWav } from "../../../lib/audio/mod.ts";
 import type { AudioSink, SinkStream, UtteranceInfo } from "./sink.ts";
 
 /** Writes WAV files. */
@@ -37,7 +37,7 @@ export class FileAudioSink implements AudioSink {
         samples.set(part, offset);
         offset += part.length;
       }
-      await Deno.writeFile(path, encodeWav({ sampleRate, samples }));
+      await Deno.writeFile(path, encodeWav(samples, sampleRate));
       this.#onWritten?.(path);
     };
     return {

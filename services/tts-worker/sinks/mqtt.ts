@@ -6,7 +6,8 @@
  * @module
  */
 import { type MqttClient, topics, type TtsAudioChunk } from "../../../core/mod.ts";
-import { pcmBytes, toBase64 } from "../audio.ts";
+import { pcm16Bytes } from "../../../lib/audio/mod.ts";
+import { toBase64 } from "../audio.ts";
 import type { AudioSink, SinkStream, UtteranceInfo } from "./sink.ts";
 
 /** Publishes audio chunks through the service's client. */
@@ -32,7 +33,7 @@ export class MqttAudioSink implements AudioSink {
         sample_rate: sampleRate,
         channels: 1,
         format: "pcm_s16le",
-        data: toBase64(pcmBytes(samples)),
+        data: toBase64(pcm16Bytes(samples)),
         final,
       };
       await client.publishEvent(topics.ttsAudio, chunk);
