@@ -9,8 +9,9 @@
  *
  * @example
  * ```ts
- * import { HostAllowList } from "./guard.ts";
- * const hosts = new HostAllowList({ bindHost: "127.0.0.1", extra: ["robot.local"] });
+ * import { HostAllowList, parseAllowedHosts } from "./guard.ts";
+ * const { entries } = parseAllowedHosts("robot.local"); // the UI_ALLOWED_HOSTS value
+ * const hosts = new HostAllowList({ bindHost: "127.0.0.1", extra: entries });
  * hosts.allows("localhost:5010"); // true
  * hosts.allows("evil.example:5010"); // false: answer misdirected()
  * ```

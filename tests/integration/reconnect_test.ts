@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { brokerKind, freePort, startBroker } from "../helpers/broker.ts";
+import { drainMarker } from "../helpers/marker.ts";
 import { collect, rawClient, sleep, testClient as client, waitFor } from "../helpers/wait.ts";
 
 Deno.test("broker killed and restarted: reconnect, resubscribe once, flow again, health ready", async () => {
@@ -28,7 +29,13 @@ Deno.test("broker killed and restarted: reconnect, resubscribe once, flow again,
   await using raw = await rawClient(broker.url);
   await raw.publishAsync("rc/a", JSON.stringify({ v: "1" }), { qos: 1 });
   await waitFor(() => got.length === 3, "all three handlers ran");
-  await sleep(100);
+  // Once all three handlers have the marker (same topic and QoS), no second copy can follow.
+  await drainMarker(
+    got,
+    (v) => raw.publishAsync("rc/a", JSON.stringify({ v }), { qos: 1 }),
+    (entry, marker) => entry.endsWith(`:${marker}`),
+    { what: "the marker in all three handlers" },
+  );
   assert.deepEqual(got.sort(), ["+:1", "a2:1", "a:1"]);
   const health = await collect(raw, c.healthTopic);
   await waitFor(() => health.length > 0, "retained health");
