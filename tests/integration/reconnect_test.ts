@@ -150,7 +150,7 @@ Deno.test("connect() keeps retrying until the broker comes up", async () => {
   await broker.stop();
   await using c = client(broker.url);
   const connected = c.connect();
-  await sleep(700); // several refused attempts
+  await sleep(700); // real time: several refused attempts (no broker, so no marker)
   assert.equal(c.connected, false);
   await broker.start();
   await connected;
