@@ -18,8 +18,12 @@ export interface EngineUnderTest {
   readonly cleanup?: () => Promise<void>;
 }
 
-/** Registers the engine cases under `name`. */
-export function registerEngineSuite(name: string, make: () => Promise<EngineUnderTest>): void {
+/** Registers the engine cases under `name`; `options` (e.g. `requireBinary(...)`) go to each test. */
+export function registerEngineSuite(
+  name: string,
+  make: () => Promise<EngineUnderTest>,
+  options: { ignore?: boolean } = {},
+): void {
   const withEngine = (fn: (e: EngineUnderTest) => Promise<void>) => async () => {
     const e = await make();
     try {
@@ -33,6 +37,7 @@ export function registerEngineSuite(name: string, make: () => Promise<EngineUnde
 
   Deno.test(
     `${name} engine: real, non-silent audio at its sample rate`,
+    options,
     withEngine(async (e) => {
       const audio = await e.engine.synthesize("Hello there, I am TARS.");
       assert.equal(audio.sampleRate, e.sampleRate);
@@ -44,6 +49,7 @@ export function registerEngineSuite(name: string, make: () => Promise<EngineUnde
 
   Deno.test(
     `${name} engine: longer text gives longer audio`,
+    options,
     withEngine(async (e) => {
       const short = await e.engine.synthesize("Yes.");
       const long = await e.engine.synthesize(
@@ -55,6 +61,7 @@ export function registerEngineSuite(name: string, make: () => Promise<EngineUnde
 
   Deno.test(
     `${name} engine: text that looks like an option is spoken`,
+    options,
     withEngine(async (e) => {
       const audio = await e.engine.synthesize("-v --help is not an option");
       assert.ok(durationMs(audio) > 500);
@@ -63,6 +70,7 @@ export function registerEngineSuite(name: string, make: () => Promise<EngineUnde
 
   Deno.test(
     `${name} engine: an aborted signal cancels`,
+    options,
     withEngine(async (e) => {
       const controller = new AbortController();
       controller.abort();
@@ -82,6 +90,7 @@ export function registerEngineSuite(name: string, make: () => Promise<EngineUnde
 
   Deno.test(
     `${name} engine: has an id`,
+    options,
     withEngine((e) => {
       assert.match(e.engine.id, /^[a-z]+:/);
       return Promise.resolve();

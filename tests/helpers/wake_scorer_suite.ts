@@ -33,9 +33,16 @@ export async function maxScore(scorer: WakeScorer, pcm: Uint8Array): Promise<num
   return best;
 }
 
-/** Registers the suite for one scorer. `clips` resolves the shared audio. */
-export function wakeScorerSuite(scorerCase: ScorerCase, clips: () => Promise<WakeClips>): void {
-  Deno.test(`${scorerCase.name}: detects its keyword in real speech`, async () => {
+/**
+ * Registers the suite for one scorer. `clips` resolves the shared audio; `options` (e.g.
+ * `requireBinary(...)`) go to each test.
+ */
+export function wakeScorerSuite(
+  scorerCase: ScorerCase,
+  clips: () => Promise<WakeClips>,
+  options: { ignore?: boolean } = {},
+): void {
+  Deno.test(`${scorerCase.name}: detects its keyword in real speech`, options, async () => {
     const scorer = await scorerCase.create();
     try {
       const score = await maxScore(scorer, scorerCase.positive(await clips()));
@@ -45,46 +52,58 @@ export function wakeScorerSuite(scorerCase: ScorerCase, clips: () => Promise<Wak
     }
   });
 
-  Deno.test(`${scorerCase.name}: stays below 0.1 on other speech and silence`, async () => {
-    const scorer = await scorerCase.create();
-    try {
-      for (const negative of scorerCase.negatives(await clips())) {
-        await scorer.reset();
-        const score = await maxScore(scorer, negative);
-        assert.ok(score < 0.1, `max score ${score}`);
-      }
-    } finally {
-      await scorer.close();
-    }
-  });
-
-  Deno.test(`${scorerCase.name}: reset makes scoring repeatable; warm-up frames score 0`, async () => {
-    const scorer = await scorerCase.create();
-    try {
-      const positive = scorerCase.positive(await clips());
-      const samples = samplesOf(positive);
-      const run = async () => {
-        await scorer.reset();
-        const scores: number[] = [];
-        for (let i = 0; i + scorer.frameSamples <= samples.length; i += scorer.frameSamples) {
-          scores.push(await scorer.score(samples.subarray(i, i + scorer.frameSamples)));
+  Deno.test(
+    `${scorerCase.name}: stays below 0.1 on other speech and silence`,
+    options,
+    async () => {
+      const scorer = await scorerCase.create();
+      try {
+        for (const negative of scorerCase.negatives(await clips())) {
+          await scorer.reset();
+          const score = await maxScore(scorer, negative);
+          assert.ok(score < 0.1, `max score ${score}`);
         }
-        return scores;
-      };
-      const first = await run();
-      const second = await run();
-      assert.deepEqual(second, first);
-      assert.deepEqual(first.slice(0, 5), [0, 0, 0, 0, 0]);
-    } finally {
-      await scorer.close();
-    }
-  });
+      } finally {
+        await scorer.close();
+      }
+    },
+  );
 
-  Deno.test(`${scorerCase.name}: rejects frames of the wrong size and use after close`, async () => {
-    const scorer = await scorerCase.create();
-    await assert.rejects(() => scorer.score(new Int16Array(100)), RangeError);
-    await scorer.close();
-    await assert.rejects(() => scorer.score(new Int16Array(scorer.frameSamples)), /closed/);
-    await scorer.close(); // idempotent
-  });
+  Deno.test(
+    `${scorerCase.name}: reset makes scoring repeatable; warm-up frames score 0`,
+    options,
+    async () => {
+      const scorer = await scorerCase.create();
+      try {
+        const positive = scorerCase.positive(await clips());
+        const samples = samplesOf(positive);
+        const run = async () => {
+          await scorer.reset();
+          const scores: number[] = [];
+          for (let i = 0; i + scorer.frameSamples <= samples.length; i += scorer.frameSamples) {
+            scores.push(await scorer.score(samples.subarray(i, i + scorer.frameSamples)));
+          }
+          return scores;
+        };
+        const first = await run();
+        const second = await run();
+        assert.deepEqual(second, first);
+        assert.deepEqual(first.slice(0, 5), [0, 0, 0, 0, 0]);
+      } finally {
+        await scorer.close();
+      }
+    },
+  );
+
+  Deno.test(
+    `${scorerCase.name}: rejects frames of the wrong size and use after close`,
+    options,
+    async () => {
+      const scorer = await scorerCase.create();
+      await assert.rejects(() => scorer.score(new Int16Array(100)), RangeError);
+      await scorer.close();
+      await assert.rejects(() => scorer.score(new Int16Array(scorer.frameSamples)), /closed/);
+      await scorer.close(); // idempotent
+    },
+  );
 }

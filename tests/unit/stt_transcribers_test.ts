@@ -32,6 +32,7 @@ import {
   writeSherpaStandinModel,
 } from "../helpers/stt_sherpa_model.ts";
 import { transcriberSuite } from "../helpers/stt_transcriber_suite.ts";
+import { requireBinary } from "../helpers/binaries.ts";
 
 transcriberSuite("openai", (timeoutMs) => {
   const server = startFakeOpenAiTranscription();
@@ -353,42 +354,53 @@ Deno.test("stt transcriber sherpa: Moonshine files that are not ONNX are refused
   }
 });
 
-Deno.test("stt transcriber sherpa: the real recogniser decodes speech with the stand-in Whisper model", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "stt-sherpa-" });
-  try {
-    const model = await writeSherpaStandinModel(dir);
-    assert.deepEqual(findSherpaModel(dir), {
-      kind: "whisper",
-      encoder: model.encoder,
-      decoder: model.decoder,
-      tokens: model.tokens,
-    });
-    const transcriber = await SherpaTranscriber.load({ modelDir: dir, language: "en", threads: 1 });
+Deno.test(
+  "stt transcriber sherpa: the real recogniser decodes speech with the stand-in Whisper model",
+  requireBinary("espeak-ng", "sox"),
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "stt-sherpa-" });
     try {
-      assert.equal(transcriber.name, "sherpa");
-      assert.equal(transcriber.model.kind, "whisper");
-      const { question } = await sttClips();
-      const result = await transcriber.transcribe(question);
-      // sherpa-onnx 1.13.8 reports no token log probabilities for Whisper: no confidence
-      assert.deepEqual(result, {
-        text: STANDIN_TEXT,
-        confidence: null,
-        avgLogprob: null,
-        language: null,
+      const model = await writeSherpaStandinModel(dir);
+      assert.deepEqual(findSherpaModel(dir), {
+        kind: "whisper",
+        encoder: model.encoder,
+        decoder: model.decoder,
+        tokens: model.tokens,
       });
-      // one recogniser serves utterance after utterance
-      assert.equal((await transcriber.transcribe(question.subarray(0, 32_000))).text, STANDIN_TEXT);
+      const transcriber = await SherpaTranscriber.load({
+        modelDir: dir,
+        language: "en",
+        threads: 1,
+      });
+      try {
+        assert.equal(transcriber.name, "sherpa");
+        assert.equal(transcriber.model.kind, "whisper");
+        const { question } = await sttClips();
+        const result = await transcriber.transcribe(question);
+        // sherpa-onnx 1.13.8 reports no token log probabilities for Whisper: no confidence
+        assert.deepEqual(result, {
+          text: STANDIN_TEXT,
+          confidence: null,
+          avgLogprob: null,
+          language: null,
+        });
+        // one recogniser serves utterance after utterance
+        assert.equal(
+          (await transcriber.transcribe(question.subarray(0, 32_000))).text,
+          STANDIN_TEXT,
+        );
+      } finally {
+        await transcriber.close();
+      }
     } finally {
-      await transcriber.close();
+      await Deno.remove(dir, { recursive: true });
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
 
 Deno.test({
   name: "stt transcriber sherpa: a real model (TARS_TEST_SHERPA_MODEL_DIR) transcribes speech",
-  ignore: !Deno.env.get("TARS_TEST_SHERPA_MODEL_DIR"),
+  ignore: !Deno.env.get("TARS_TEST_SHERPA_MODEL_DIR") || requireBinary("espeak-ng", "sox").ignore,
   fn: async () => {
     const transcriber = await SherpaTranscriber.load({
       modelDir: Deno.env.get("TARS_TEST_SHERPA_MODEL_DIR")!,
