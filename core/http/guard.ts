@@ -9,11 +9,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { HostAllowList, parseAllowedHosts } from "./guard.ts";
  * const { entries } = parseAllowedHosts("robot.local"); // the UI_ALLOWED_HOSTS value
  * const hosts = new HostAllowList({ bindHost: "127.0.0.1", extra: entries });
- * hosts.allows("localhost:5010"); // true
- * hosts.allows("evil.example:5010"); // false: answer misdirected()
+ * assert.equal(hosts.allows("localhost:5010"), true);
+ * assert.equal(hosts.allows("robot.local:5010"), true);
+ * assert.equal(hosts.allows("evil.example:5010"), false); // answer misdirected()
  * ```
  *
  * @module
