@@ -32,3 +32,16 @@ export async function stopService(
   const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
   return { code: status.code, stderr };
 }
+
+/**
+ * Runs `services/<service>/main.ts` like {@linkcode spawnService} and waits until it exits by
+ * itself (a configuration error, say): the exit code and the whole stderr.
+ */
+export async function runServiceToExit(
+  service: ServiceName,
+  env: Record<string, string>,
+): Promise<{ code: number; stderr: string }> {
+  const child = spawnService(service, env);
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  return { code: status.code, stderr };
+}
