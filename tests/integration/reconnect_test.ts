@@ -48,6 +48,7 @@ Deno.test({
     await using broker = await startBroker();
     await using watcher = await rawClient(broker.url);
     const seen = await collect(watcher, "system/health/tars-doomed");
+    // By hand, not spawnService: health_client.ts is a bare client, not a service of ops/services.ts.
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", new URL("../helpers/health_client.ts", import.meta.url).pathname],
       env: { MQTT_URL: broker.url, MQTT_CLIENT_ID: "tars-doomed", MQTT_KEEPALIVE: "1" },

@@ -172,6 +172,7 @@ Deno.test("runService: a real process serves, and SIGTERM stops it gracefully wi
   await using raw = await rawClient(broker.url);
   const health = await collect(raw, "system/health/tars-echo");
   const pongs = await collect(raw, "svc/pong");
+  // By hand, not spawnService: echo_service.ts is a test fixture, not a service of ops/services.ts.
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../helpers/echo_service.ts", import.meta.url).pathname],
     env: { MQTT_URL: broker.url, LOG_LEVEL: "warning" },
