@@ -2,8 +2,8 @@
  * TARS core: the shared MQTT client, the contracts (envelope, payload schemas, topic
  * table), configuration, logging and the service runner. Services import only this module.
  *
- * @example
- * ```ts
+ * @example (not run by `deno test --doc`: it needs a broker)
+ * ```ts ignore
  * import { runService, topics } from "./mod.ts";
  *
  * await runService("router", async ({ client }) => {

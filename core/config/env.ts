@@ -9,12 +9,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { envVar, parseEnv } from "./env.ts";
  * const config = parseEnv({
  *   UI_PORT: envVar.int(5010, { min: 1, max: 65535 }),
  *   UI_DEBUG: envVar.bool(false),
  * }, { UI_PORT: "8080" });
- * // config = { UI_PORT: 8080, UI_DEBUG: false }
+ * assert.deepEqual(config, { UI_PORT: 8080, UI_DEBUG: false });
  * ```
  *
  * @module

@@ -5,10 +5,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FinalTranscript, topicFor, topics } from "./mod.ts";
  *
  * const final = FinalTranscript.parse({ text: "hello" }); // message_id, lang, ts filled
- * topicFor(topics.systemHealth, { client_id: "tars-stt" }); // "system/health/tars-stt"
+ * assert.equal(final.text, "hello");
+ * assert.equal(topicFor(topics.systemHealth, { client_id: "tars-stt" }), "system/health/tars-stt");
  * ```
  *
  * @module

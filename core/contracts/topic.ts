@@ -100,8 +100,9 @@ export function topicParams(topic: string): string[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { topicFor, topics } from "../mod.ts";
- * topicFor(topics.systemHealth, { client_id: "tars-stt" }); // "system/health/tars-stt"
+ * assert.equal(topicFor(topics.systemHealth, { client_id: "tars-stt" }), "system/health/tars-stt");
  * ```
  */
 export function topicFor(
@@ -130,8 +131,10 @@ export function topicFor(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { paramsOfTopic, topics } from "../mod.ts";
- * paramsOfTopic(topics.systemHealth, "system/health/tars-stt"); // { client_id: "tars-stt" }
+ * const params = paramsOfTopic(topics.systemHealth, "system/health/tars-stt");
+ * assert.deepEqual(params, { client_id: "tars-stt" });
  * ```
  */
 export function paramsOfTopic(

@@ -9,10 +9,13 @@
  *
  * @example
  * ```ts
- * import { HostAllowList } from "./guard.ts";
- * const hosts = new HostAllowList({ bindHost: "127.0.0.1", extra: ["robot.local"] });
- * hosts.allows("localhost:5010"); // true
- * hosts.allows("evil.example:5010"); // false: answer misdirected()
+ * import assert from "node:assert/strict";
+ * import { HostAllowList, parseAllowedHosts } from "./guard.ts";
+ * const { entries } = parseAllowedHosts("robot.local"); // the UI_ALLOWED_HOSTS value
+ * const hosts = new HostAllowList({ bindHost: "127.0.0.1", extra: entries });
+ * assert.equal(hosts.allows("localhost:5010"), true);
+ * assert.equal(hosts.allows("robot.local:5010"), true);
+ * assert.equal(hosts.allows("evil.example:5010"), false); // answer misdirected()
  * ```
  *
  * @module

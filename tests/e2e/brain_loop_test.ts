@@ -13,6 +13,7 @@ import { type HealthPing, type LLMRequest, topics, type TtsSay } from "../../cor
 import { startBroker } from "../helpers/broker.ts";
 import { fake, startFakeOpenAI } from "../helpers/llm_fake_openai.ts";
 import { spawnService, stopService } from "../helpers/service_process.ts";
+import { afterMarker, drainMarker } from "../helpers/marker.ts";
 import { sleep, testClient, waitFor } from "../helpers/wait.ts";
 
 const T = 20_000;
@@ -23,6 +24,7 @@ async function brain(
     user: ReturnType<typeof testClient>;
     said: TtsSay[];
     requests: LLMRequest[];
+    responses: string[];
   }) => Promise<void>,
 ) {
   await using broker = await startBroker();
@@ -37,6 +39,8 @@ async function brain(
   await user.subscribe(topics.ttsSay, (say) => void said.push(say));
   const requests: LLMRequest[] = [];
   await user.subscribe(topics.llmRequest, (request) => void requests.push(request));
+  const responses: string[] = [];
+  await user.subscribe(topics.llmResponse, (response) => void responses.push(response.id));
   let workerSubscribed = false;
   await user.subscribe(topics.characterGet, () => {
     workerSubscribed = true;
@@ -71,9 +75,15 @@ async function brain(
       const until = Date.now() + 500;
       while (said.length === 0 && Date.now() < until) await sleep(20);
     }
-    await sleep(600); // let a late answer to an earlier probe arrive before the test starts
+    // A marker through the probes' path (stt/final → router rule → tts/say, handled in order):
+    // once it is said, the answers to earlier probes have arrived.
+    await afterMarker(
+      (marker) => user.publishEvent(topics.sttFinal, { text: `say ${marker}` }),
+      (marker) => said.some((say) => say.text.includes(marker)),
+      { what: "the router's answer to the marker", timeoutMs: T },
+    );
     said.length = 0;
-    await test({ llm, user, said, requests });
+    await test({ llm, user, said, requests, responses });
   } finally {
     results.push(await stopService(router), await stopService(worker));
   }
@@ -81,7 +91,7 @@ async function brain(
 }
 
 Deno.test("brain loop: stt/final → llm/request → streamed deltas → sentences on tts/say in order", async () => {
-  await brain(async ({ llm, user, said, requests }) => {
+  await brain(async ({ llm, user, said, requests, responses }) => {
     llm.enqueue(fake.text([
       "The first",
       " sentence is here.",
@@ -92,7 +102,15 @@ Deno.test("brain loop: stt/final → llm/request → streamed deltas → sentenc
     ], { chunkDelayMs: 30 }));
     await user.publishEvent(topics.sttFinal, { text: "tell me three things" });
     await waitFor(() => said.length >= 3, "three sentences spoken", T);
-    await sleep(300); // nothing more should follow
+    // Nothing more should follow. The router has the llm/response before a transcript sent after
+    // it; the transcript's answer (a rule, on tts/say after the reply's sentences) is the marker.
+    await waitFor(() => responses.length === 1, "the llm/response", T);
+    await drainMarker(
+      said,
+      (marker) => user.publishEvent(topics.sttFinal, { text: `say ${marker}` }),
+      (say, marker) => say.text.includes(marker),
+      { what: "the router's answer to the marker", timeoutMs: T },
+    );
     assert.deepEqual(said.map((say) => say.text.trim()), [
       "The first sentence is here.",
       "The second one follows!",
@@ -116,7 +134,9 @@ Deno.test("brain loop: wake interrupt mid-stream stops the HTTP stream and the s
     await user.publishEvent(topics.wakeEvent, { type: "interrupt" });
     assert.equal(await llm.waitForEnd(1, T), "aborted", "HTTP stream aborted by the cancel");
     const spoken = said.filter((say) => !say.wake_ack).length;
-    await sleep(800); // several chunk periods
+    // Real time, not a marker: late deltas would come from llm-worker's connection, which the
+    // test cannot publish a marker on; several chunk periods (150 ms) pass instead.
+    await sleep(800);
     assert.equal(said.filter((say) => !say.wake_ack).length, spoken, "no speech after the cancel");
     assert.ok(spoken < 10, `stopped early (${spoken} sentences)`);
     assert.ok(llm.requests[0].chunksSent < 40);

@@ -4,8 +4,11 @@
  * pause and resume.
  *
  * ```ts
+ * import mqtt from "mqtt";
+ * import { startBroker } from "./broker.ts";
  * await using broker = await startBroker();
  * const client = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+ * await client.endAsync();
  * await broker.kill(); // ...then broker.start() on the same port
  * ```
  *

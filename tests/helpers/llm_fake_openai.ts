@@ -21,6 +21,8 @@
  * default an echo of the last user message). A reply may also be a function of the request.
  *
  * ```ts
+ * import OpenAI from "openai";
+ * import { fake, startFakeOpenAI } from "./llm_fake_openai.ts";
  * await using llm = await startFakeOpenAI();
  * llm.enqueue(fake.text(["Hello", " there."], { firstTokenDelayMs: 200 }));
  * llm.enqueue(fake.error(429, { retryAfterSec: 0.1 }));

@@ -22,13 +22,29 @@ export function spawnService(service: ServiceName, env: Record<string, string>):
   }).spawn();
 }
 
-/** Sends SIGTERM (if it still runs) and waits for the exit code and the whole stderr. */
+/**
+ * Sends SIGTERM (if it still runs) and waits for the exit code, the signal that ended it (if
+ * any) and the whole stderr.
+ */
 export async function stopService(
   child: Deno.ChildProcess,
-): Promise<{ code: number; stderr: string }> {
+): Promise<{ code: number; signal: Deno.Signal | null; stderr: string }> {
   try {
     child.kill("SIGTERM");
   } catch { /* already gone */ }
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  return { code: status.code, signal: status.signal, stderr };
+}
+
+/**
+ * Runs `services/<service>/main.ts` like {@linkcode spawnService} and waits until it exits by
+ * itself (a configuration error, say): the exit code and the whole stderr.
+ */
+export async function runServiceToExit(
+  service: ServiceName,
+  env: Record<string, string>,
+): Promise<{ code: number; stderr: string }> {
+  const child = spawnService(service, env);
   const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
   return { code: status.code, stderr };
 }

@@ -6,8 +6,11 @@
  * test users that may read and write everything (`tars-test-admin`, `tars-test-writer`).
  *
  * ```ts
+ * import mqtt from "mqtt";
+ * import { startShippedMosquitto } from "./shipped_mosquitto.ts";
  * await using broker = await startShippedMosquitto("mosquitto.conf");
  * const movement = await mqtt.connectAsync(broker.url, broker.login("movement-service"));
+ * await movement.endAsync();
  * ```
  *
  * Mosquitto started as root drops to its `mosquitto` user, as on the robot: the temp dir is then

@@ -30,6 +30,8 @@ export interface TranscriberFixture extends AsyncDisposable {
 export interface TranscriberSuiteOptions {
   /** The recogniser runs in-process (no server): the server-failure cases do not apply. */
   readonly local?: boolean;
+  /** Skip every case (e.g. `requireBinary(...).ignore` when a program it needs is missing). */
+  readonly ignore?: boolean;
 }
 
 /** 0.5 s of PCM that is not silence: the utterance for backends whose server is a stand-in. */
@@ -51,7 +53,7 @@ export function transcriberSuite(
     timeoutMs: number,
     fn: (fixture: TranscriberFixture) => Promise<void>,
   ) =>
-    Deno.test(`stt transcriber ${name}: ${title}`, async () => {
+    Deno.test(`stt transcriber ${name}: ${title}`, { ignore: options.ignore }, async () => {
       await using fixture = await make(timeoutMs);
       try {
         await fn(fixture);

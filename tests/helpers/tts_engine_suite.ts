@@ -19,9 +19,14 @@ export interface EngineFixture extends AsyncDisposable {
 
 /**
  * Registers the engine cases under `name`. Every case gets a fresh fixture; the suite closes
- * the engine (twice: idempotent), then disposes the fixture.
+ * the engine (twice: idempotent), then disposes the fixture. `options` (e.g.
+ * `requireBinary(...)`) go to each test.
  */
-export function ttsEngineSuite(name: string, make: () => Promise<EngineFixture>): void {
+export function ttsEngineSuite(
+  name: string,
+  make: () => Promise<EngineFixture>,
+  options: { ignore?: boolean } = {},
+): void {
   const withEngine = (fn: (e: EngineFixture) => Promise<void>) => async () => {
     await using e = await make();
     try {
@@ -34,6 +39,7 @@ export function ttsEngineSuite(name: string, make: () => Promise<EngineFixture>)
 
   Deno.test(
     `${name} engine: real, non-silent audio at its sample rate`,
+    options,
     withEngine(async (e) => {
       const audio = await e.engine.synthesize("Hello there, I am TARS.");
       assert.equal(audio.sampleRate, e.sampleRate);
@@ -45,6 +51,7 @@ export function ttsEngineSuite(name: string, make: () => Promise<EngineFixture>)
 
   Deno.test(
     `${name} engine: longer text gives longer audio`,
+    options,
     withEngine(async (e) => {
       const short = await e.engine.synthesize("Yes.");
       const long = await e.engine.synthesize(
@@ -56,6 +63,7 @@ export function ttsEngineSuite(name: string, make: () => Promise<EngineFixture>)
 
   Deno.test(
     `${name} engine: text that looks like an option is spoken`,
+    options,
     withEngine(async (e) => {
       const audio = await e.engine.synthesize("-v --help is not an option");
       assert.ok(durationMs(audio) > 500);
@@ -64,6 +72,7 @@ export function ttsEngineSuite(name: string, make: () => Promise<EngineFixture>)
 
   Deno.test(
     `${name} engine: an aborted signal cancels`,
+    options,
     withEngine(async (e) => {
       const controller = new AbortController();
       controller.abort();
@@ -83,6 +92,7 @@ export function ttsEngineSuite(name: string, make: () => Promise<EngineFixture>)
 
   Deno.test(
     `${name} engine: has an id`,
+    options,
     withEngine((e) => {
       assert.match(e.engine.id, /^[a-z]+:/);
       return Promise.resolve();

@@ -33,9 +33,13 @@ export async function maxScore(scorer: WakeScorer, pcm: Uint8Array): Promise<num
 
 /**
  * Registers the scorer cases under `name`. Every case gets a fresh fixture; the suite closes
- * the scorer, then disposes the fixture.
+ * the scorer, then disposes the fixture. `options` (e.g. `requireBinary(...)`) go to each test.
  */
-export function wakeScorerSuite(name: string, make: () => Promise<ScorerFixture>): void {
+export function wakeScorerSuite(
+  name: string,
+  make: () => Promise<ScorerFixture>,
+  options: { ignore?: boolean } = {},
+): void {
   const withScorer = (fn: (f: ScorerFixture) => Promise<void>) => async () => {
     await using fixture = await make();
     try {
@@ -47,6 +51,7 @@ export function wakeScorerSuite(name: string, make: () => Promise<ScorerFixture>
 
   Deno.test(
     `${name}: detects its keyword in real speech`,
+    options,
     withScorer(async ({ scorer, positive, minPositive }) => {
       const score = await maxScore(scorer, positive);
       assert.ok(score > minPositive, `max score ${score}`);
@@ -55,6 +60,7 @@ export function wakeScorerSuite(name: string, make: () => Promise<ScorerFixture>
 
   Deno.test(
     `${name}: stays below 0.1 on other speech and silence`,
+    options,
     withScorer(async ({ scorer, negatives }) => {
       for (const negative of negatives) {
         await scorer.reset();
@@ -66,6 +72,7 @@ export function wakeScorerSuite(name: string, make: () => Promise<ScorerFixture>
 
   Deno.test(
     `${name}: reset makes scoring repeatable; warm-up frames score 0`,
+    options,
     withScorer(async ({ scorer, positive }) => {
       const samples = samplesOf(positive);
       const run = async () => {
@@ -85,6 +92,7 @@ export function wakeScorerSuite(name: string, make: () => Promise<ScorerFixture>
 
   Deno.test(
     `${name}: rejects frames of the wrong size and use after close`,
+    options,
     withScorer(async ({ scorer }) => {
       await assert.rejects(() => scorer.score(new Int16Array(100)), RangeError);
       await scorer.close();

@@ -83,6 +83,8 @@ Deno.test({
       await watcher.subscribeAsync("system/health/+", { qos: 1 });
       for (const s of services) {
         const bundle = join(dir, "bundle", s.name, `tars-${s.name}.js`);
+        // By hand, not spawnService: this runs the bundle, not services/<name>/main.ts (with the
+        // same ops permissions, s.permissions).
         const child = new Deno.Command(Deno.execPath(), {
           // --config: a bundle with external npm packages (native addons) resolves them through
           // the project's import map and node_modules.

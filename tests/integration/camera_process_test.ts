@@ -7,28 +7,13 @@ import assert from "node:assert/strict";
 import { type HealthPing, topicFor, topics } from "../../core/mod.ts";
 import { freePort, startBroker } from "../helpers/broker.ts";
 import { ffmpegChildren, processGone, sof0Size } from "../helpers/camera_media.ts";
+import { spawnService, stopService } from "../helpers/service_process.ts";
 import { testClient, waitFor } from "../helpers/wait.ts";
 
 const T = 20_000;
-const ENTRY = new URL("../../services/camera-service/main.ts", import.meta.url).pathname;
-const PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read", "--allow-run=ffmpeg"];
-
+/** camera-service with the ops permissions and this PATH (for ffmpeg) unless `env` sets one. */
 function spawnCamera(env: Record<string, string>): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSIONS, ENTRY],
-    env: { LOG_LEVEL: "warning", ...env },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-}
-
-async function stopCamera(child: Deno.ChildProcess): Promise<{ code: number; stderr: string }> {
-  try {
-    child.kill("SIGTERM");
-  } catch { /* already gone */ }
-  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
-  return { code: status.code, stderr };
+  return spawnService("camera-service", { PATH: Deno.env.get("PATH") ?? "", ...env });
 }
 
 async function snapshotSeq(url: string): Promise<number> {
@@ -88,12 +73,12 @@ Deno.test("camera process: serves, publishes health as tars-camera, survives a k
     assert.equal(healthz.ok, true);
     assert.ok(healthz.restarts >= 1);
     const last = ffmpegChildren(child.pid)[0];
-    stopped = await stopCamera(child);
+    stopped = await stopService(child);
     assert.equal(stopped.code, 0, stopped.stderr);
     assert.ok(processGone(last), "no ffmpeg left behind");
     await waitFor(() => health.some((ping) => ping.event === "shutdown"), "health shutdown", T);
   } finally {
-    if (!stopped) await stopCamera(child);
+    if (!stopped) await stopService(child);
   }
 });
 
@@ -128,13 +113,13 @@ Deno.test("camera process: without ffmpeg, health is degraded with the fix, and 
     assert.match(ping.err ?? "", /restart camera-service/);
     const healthz = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
     assert.equal(healthz.restarts, 1, JSON.stringify(healthz));
-    stopped = await stopCamera(child);
+    stopped = await stopService(child);
     assert.equal(stopped.code, 0, stopped.stderr);
     // One warning (the next try is a minute away), not one per CAMERA_RESTART_MAX_MS.
     const warnings = stopped.stderr.split("\n").filter((l) => /ffmpeg not found/.test(l));
     assert.equal(warnings.length, 1, stopped.stderr);
   } finally {
-    if (!stopped) await stopCamera(child);
+    if (!stopped) await stopService(child);
     await Deno.remove(empty, { recursive: true });
   }
 });
@@ -163,7 +148,7 @@ Deno.test("camera process: CAMERA_ENABLED=0 idles with health ok and no ffmpeg",
     assert.equal(healthz.enabled, false);
     assert.deepEqual(ffmpegChildren(child.pid), []);
   } finally {
-    const { code, stderr } = await stopCamera(child);
+    const { code, stderr } = await stopService(child);
     assert.equal(code, 0, stderr);
   }
 });

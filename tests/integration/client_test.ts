@@ -3,7 +3,8 @@ import { z } from "zod";
 import { Envelope } from "../../core/contracts/envelope.ts";
 import { registerSecret } from "../../core/log/redact.ts";
 import { brokerKind, startBroker } from "../helpers/broker.ts";
-import { collect, rawClient, sleep, testClient as client, waitFor } from "../helpers/wait.ts";
+import { afterMarker, drainMarker, isCollected } from "../helpers/marker.ts";
+import { collect, rawClient, testClient as client, waitFor } from "../helpers/wait.ts";
 
 const Say = z.strictObject({ text: z.string(), utt_id: z.string().nullish() });
 
@@ -34,16 +35,23 @@ Deno.test("wildcards: every matching handler runs once; a/# never matches abc", 
   await using c = client(broker.url);
   await c.connect();
   const hits: Record<string, string[]> = {};
+  const markers: Record<string, string[]> = {};
   for (const filter of ["a/#", "a/+", "a/b", "+/b", "#", "a/+/#", "$share/g1/a/+"]) {
     hits[filter] = [];
-    await c.subscribe(filter, (_p, ctx) => {
-      hits[filter].push(ctx.topic);
+    markers[filter] = [];
+    await c.subscribe(filter, (p: { marker?: string }, ctx) => {
+      if (p.marker) markers[filter].push(p.marker);
+      else hits[filter].push(ctx.topic);
     }, { wire: "json" });
   }
   await using raw = await rawClient(broker.url);
   for (const topic of ["a/b", "abc", "a", "x/b"]) await raw.publishAsync(topic, "{}");
   await waitFor(() => hits["#"].length === 4, "# saw all four");
-  await sleep(100);
+  // a/b matches every filter: once each handler has the marker, it has had everything before it.
+  await afterMarker(
+    (marker) => raw.publishAsync("a/b", JSON.stringify({ marker })),
+    (marker) => Object.values(markers).every((seen) => seen.includes(marker)),
+  );
   assert.deepEqual(hits["a/#"], ["a/b", "a"]);
   assert.deepEqual(hits["a/+"], ["a/b"]);
   assert.deepEqual(hits["a/b"], ["a/b"]);
@@ -105,7 +113,9 @@ Deno.test("invalid JSON, non-envelopes and schema violations are rejected and co
     await raw.publishAsync("v/t", payload, { qos: 1 });
   }
   await waitFor(() => got.length === 1, "the valid message arrived");
-  await sleep(50);
+  const marker = (text: string) =>
+    Envelope.toJson(Envelope.new({ eventType: "tts.say", data: { text } }));
+  await drainMarker(got, (m) => raw.publishAsync("v/t", marker(m), { qos: 1 }), (t, m) => t === m);
   assert.deepEqual(got, ["ok"]);
   assert.equal(c.metrics().invalid, 5);
   assert.equal(c.connected, true);
@@ -141,7 +151,14 @@ Deno.test("de-duplication drops redelivered envelopes but keeps distinct chunks"
     Envelope.toJson({ id, type: "llm.stream", ts: 1, source: "x", data: { id: "r", seq } });
   for (const seq of [1, 2, 2, 3, 1]) await raw.publishAsync("llm/s", chunk(seq), { qos: 1 });
   await waitFor(() => got.length === 3, "three distinct chunks");
-  await sleep(50);
+  const markerChunk = Envelope.toJson({
+    id: "e".repeat(32),
+    type: "llm.stream",
+    ts: 1,
+    source: "x",
+    data: { id: "r", seq: 99 },
+  });
+  await drainMarker(got, () => raw.publishAsync("llm/s", markerChunk, { qos: 1 }), (n) => n === 99);
   assert.deepEqual(got, [1, 2, 3]);
   assert.equal(c.metrics().duplicates, 2);
 });
@@ -263,7 +280,7 @@ Deno.test("a stale offline on our own health topic is answered with ready", asyn
   await using late = await rawClient(broker.url);
   await waitFor(async () => {
     const got = await collect(late, c.healthTopic);
-    await sleep(50);
+    await waitFor(() => got.length > 0, "the retained health"); // always one: lost or ready
     await late.unsubscribeAsync(c.healthTopic);
     return got.length > 0 && JSON.parse(got[got.length - 1].text).data.ok === true;
   }, "the retained health is ready again");
@@ -292,7 +309,12 @@ Deno.test({
     await broker.start();
     await queued;
     await waitFor(() => got.includes("qos1-kept"), "the queued QoS 1 message arrived", 10_000);
-    await sleep(100);
+    // Same publisher, topic and QoS as the dropped message: had it been sent, it came first.
+    await drainMarker(
+      got,
+      (v) => pub.publishJson("off/t", { v }, { qos: 0 }),
+      (v, marker) => v === marker,
+    );
     assert.deepEqual(got, ["qos1-kept"]);
   },
 });
@@ -339,7 +361,12 @@ Deno.test("health: a degraded status the client publishes itself is not overwrit
   const seen = await collect(watcher, c.healthTopic);
   await c.connect();
   await c.publishHealth({ ok: false, event: "tts_unavailable", err: "no voice" });
-  await sleep(300);
+  // The marker is sent by the client, on its health topic, after its own status.
+  await drainMarker(
+    seen,
+    (marker) => c.publishJson(c.healthTopic, { marker }, { qos: 1 }),
+    isCollected,
+  );
   const events = seen.map((m) => JSON.parse(m.text).data.event);
   assert.deepEqual(events, ["ready", "tts_unavailable"]);
   // a late will from elsewhere is answered with the last status, not a blanket "ready"

@@ -23,7 +23,8 @@ import {
   startFakeOpenAI,
 } from "../helpers/llm_fake_openai.ts";
 import { startMemoryStandIn } from "../helpers/llm_memory_standin.ts";
-import { sleep, testClient, waitFor } from "../helpers/wait.ts";
+import { afterMarker, drainMarker } from "../helpers/marker.ts";
+import { testClient, waitFor } from "../helpers/wait.ts";
 
 interface Seen {
   stream: Array<{ delta: LLMStreamDelta; envelopeId: string | null }>;
@@ -180,7 +181,17 @@ Deno.test("llm-worker: llm/cancel aborts the HTTP stream at once; nothing more i
   assert.equal(await r.llm.waitForEnd(1), "aborted");
   await waitFor(() => r.worker.counters.cancelled === 1, "cancel counted");
   const count = r.deltas(id).length;
-  await sleep(300);
+  // Markers from the worker's own connection on llm/stream and llm/response: whatever the
+  // worker published before them has arrived.
+  await afterMarker(
+    (marker) => r.workerClient.publishEvent(topics.llmStream, { id: marker, seq: 0, delta: "" }),
+    (marker) => r.deltas(marker).length === 1,
+  );
+  await drainMarker(
+    r.seen.responses,
+    (marker) => r.workerClient.publishEvent(topics.llmResponse, { id: marker, reply: "" }),
+    (seen, marker) => seen.response.id === marker,
+  );
   assert.equal(r.deltas(id).length, count, "no deltas after the cancel");
   assert.ok(count < 20, `stream stopped early (${count} deltas)`);
   assert.ok(!r.deltas(id).some((d) => d.done), "no done marker");

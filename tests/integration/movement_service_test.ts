@@ -19,6 +19,7 @@ import { forceCleanSession } from "../../services/movement-service/main.ts";
 import { SimServoDriver } from "../../services/movement-service/drivers/sim.ts";
 import { startMovementService } from "../../services/movement-service/service.ts";
 import { startBroker } from "../helpers/broker.ts";
+import { runServiceToExit, spawnService, stopService } from "../helpers/service_process.ts";
 import { collect, rawClient, testClient, waitFor } from "../helpers/wait.ts";
 
 async function connected(client: MqttClient): Promise<MqttClient> {
@@ -305,14 +306,8 @@ Deno.test("movement-service main.ts: runs as a process with the sim default, exi
   await using watcher = await rawClient(broker.url);
   const statuses = await collect(watcher, topics.movementStatus.topic);
   const health = await collect(watcher, "system/health/tars-movement");
-  const main = new URL("../../services/movement-service/main.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", main],
-    env: { MQTT_URL: broker.url, LOG_LEVEL: "warn" },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = child.stderr.text();
+  const child = spawnService("movement-service", { MQTT_URL: broker.url, LOG_LEVEL: "warn" });
+  let stopped: { code: number };
   try {
     await waitFor(() => statuses.some((m) => m.text.includes('"connected"')), "service up", 30_000);
     assert.match(statuses[0].text, /driver sim/);
@@ -327,21 +322,18 @@ Deno.test("movement-service main.ts: runs as a process with the sim default, exi
       20_000,
     );
   } finally {
-    child.kill("SIGTERM");
+    stopped = await stopService(child);
   }
-  const status = await child.status;
-  await stderr;
-  assert.equal(status.code, 0);
+  assert.equal(stopped.code, 0);
   await waitFor(() => health.some((m) => m.text.includes('"shutdown"')), "health shutdown");
 
-  const bad = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", main],
-    env: { MQTT_URL: broker.url, MOVEMENT_DRIVER: "servo-magic", MOVEMENT_QUEUE_SIZE: "0" },
-    stdout: "null",
-    stderr: "piped",
-  }).output();
+  const bad = await runServiceToExit("movement-service", {
+    MQTT_URL: broker.url,
+    MOVEMENT_DRIVER: "servo-magic",
+    MOVEMENT_QUEUE_SIZE: "0",
+  });
   assert.equal(bad.code, 78);
-  const message = new TextDecoder().decode(bad.stderr);
+  const message = bad.stderr;
   assert.match(message, /MOVEMENT_DRIVER="servo-magic".*sim, pca9685, esp32/);
   assert.match(message, /MOVEMENT_QUEUE_SIZE/);
 });
@@ -368,19 +360,16 @@ Deno.test("movement-service main.ts: MQTT_CLEAN_SESSION=false is overridden (war
   await using broker = await startBroker({ persistence: true });
   await using watcher = await rawClient(broker.url);
   const statuses = await collect(watcher, topics.movementStatus.topic);
-  const main = new URL("../../services/movement-service/main.ts", import.meta.url).pathname;
   const start = () =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", "--allow-env", "--allow-read", main],
-      env: { MQTT_URL: broker.url, LOG_LEVEL: "warn", MQTT_CLEAN_SESSION: "false" },
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    spawnService("movement-service", {
+      MQTT_URL: broker.url,
+      LOG_LEVEL: "warn",
+      MQTT_CLEAN_SESSION: "false",
+    });
   const connected = () => statuses.filter((m) => m.text.includes('"connected"')).length;
   const stopChild = async (child: Deno.ChildProcess) => {
-    child.kill("SIGTERM");
-    const [status, stderr] = await Promise.all([child.status, child.stderr.text()]);
-    assert.equal(status.code, 0, stderr);
+    const { code, stderr } = await stopService(child);
+    assert.equal(code, 0, stderr);
     return stderr;
   };
   let child = start();

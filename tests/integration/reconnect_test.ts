@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { brokerKind, freePort, startBroker } from "../helpers/broker.ts";
+import { drainMarker } from "../helpers/marker.ts";
 import { collect, rawClient, sleep, testClient as client, waitFor } from "../helpers/wait.ts";
 
 Deno.test("broker killed and restarted: reconnect, resubscribe once, flow again, health ready", async () => {
@@ -28,7 +29,13 @@ Deno.test("broker killed and restarted: reconnect, resubscribe once, flow again,
   await using raw = await rawClient(broker.url);
   await raw.publishAsync("rc/a", JSON.stringify({ v: "1" }), { qos: 1 });
   await waitFor(() => got.length === 3, "all three handlers ran");
-  await sleep(100);
+  // Once all three handlers have the marker (same topic and QoS), no second copy can follow.
+  await drainMarker(
+    got,
+    (v) => raw.publishAsync("rc/a", JSON.stringify({ v }), { qos: 1 }),
+    (entry, marker) => entry.endsWith(`:${marker}`),
+    { what: "the marker in all three handlers" },
+  );
   assert.deepEqual(got.sort(), ["+:1", "a2:1", "a:1"]);
   const health = await collect(raw, c.healthTopic);
   await waitFor(() => health.length > 0, "retained health");
@@ -41,6 +48,7 @@ Deno.test({
     await using broker = await startBroker();
     await using watcher = await rawClient(broker.url);
     const seen = await collect(watcher, "system/health/tars-doomed");
+    // By hand, not spawnService: health_client.ts is a bare client, not a service of ops/services.ts.
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", new URL("../helpers/health_client.ts", import.meta.url).pathname],
       env: { MQTT_URL: broker.url, MQTT_CLIENT_ID: "tars-doomed", MQTT_KEEPALIVE: "1" },
@@ -143,7 +151,7 @@ Deno.test("connect() keeps retrying until the broker comes up", async () => {
   await broker.stop();
   await using c = client(broker.url);
   const connected = c.connect();
-  await sleep(700); // several refused attempts
+  await sleep(700); // real time: several refused attempts (no broker, so no marker)
   assert.equal(c.connected, false);
   await broker.start();
   await connected;

@@ -8,6 +8,7 @@ import { runService, topics, type TtsSay } from "../../core/mod.ts";
 import { ROUTER_RUN_OPTIONS, routerMain } from "../../services/router/main.ts";
 import { DEFAULT_LLM_NOT_CONFIGURED_TEXT } from "../../services/router/config.ts";
 import { startBroker } from "../helpers/broker.ts";
+import { spawnService, stopService } from "../helpers/service_process.ts";
 import { testClient, waitFor } from "../helpers/wait.ts";
 
 Deno.test("router + llm-worker without an LLM: the fallback tells how to configure one", async () => {
@@ -29,21 +30,8 @@ Deno.test("router + llm-worker without an LLM: the fallback tells how to configu
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }
-  const llm = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-sys",
-      new URL("../../services/llm-worker/main.ts", import.meta.url).pathname,
-    ],
-    env,
-    clearEnv: true, // no OPENAI_API_KEY / LLM_BASE_URL from the developer's shell
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const llmLog = llm.stderr.text();
+  // A clean environment: no OPENAI_API_KEY / LLM_BASE_URL from the developer's shell.
+  const llm = spawnService("llm-worker", env);
   const stop = new AbortController();
   const router = runService("router", routerMain, {
     ...ROUTER_RUN_OPTIONS,
@@ -52,6 +40,7 @@ Deno.test("router + llm-worker without an LLM: the fallback tells how to configu
     exit: false,
     signal: stop.signal,
   });
+  let stopped: ReturnType<typeof stopService>;
   try {
     await waitFor(() => llmReady, "llm-worker health", 30_000);
     // Rules need no LLM; the first answer also proves the router is subscribed.
@@ -71,10 +60,10 @@ Deno.test("router + llm-worker without an LLM: the fallback tells how to configu
     assert.equal(answer?.utt_id, "sky");
   } finally {
     stop.abort();
-    llm.kill("SIGTERM");
+    stopped = stopService(llm);
   }
   assert.equal(await router, 0);
-  const status = await llm.status;
-  const log = await llmLog;
+  const status = await stopped;
+  const log = status.stderr;
   assert.ok(status.code === 0 || status.signal === "SIGTERM", log);
 });

@@ -16,6 +16,7 @@ import {
 } from "../../core/mod.ts";
 import { ROUTER_RUN_OPTIONS, routerMain } from "../../services/router/main.ts";
 import { startBroker } from "../helpers/broker.ts";
+import { spawnService, stopService } from "../helpers/service_process.ts";
 import { rawClient, testClient, waitFor } from "../helpers/wait.ts";
 
 interface Seen {
@@ -259,20 +260,12 @@ Deno.test("router service: bad input is counted and ignored, the router keeps wo
 Deno.test("router service: main.ts as a process answers, reports health and exits 0 on SIGTERM", async () => {
   await using broker = await startBroker();
   await using u = await user(broker.url);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-sys",
-      new URL("../../services/router/main.ts", import.meta.url).pathname,
-    ],
-    env: { MQTT_URL: broker.url, LOG_LEVEL: "warning", ROUTER_WAKE_ACK_CHOICES: "Mm?" },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = child.stderr.text();
+  const child = spawnService("router", {
+    MQTT_URL: broker.url,
+    LOG_LEVEL: "warning",
+    ROUTER_WAKE_ACK_CHOICES: "Mm?",
+  });
+  let stopped: { code: number; stderr: string };
   try {
     await routerReady(u.client, u.seen);
     await u.client.publishEvent(topics.wakeEvent, { type: "wake" });
@@ -285,11 +278,9 @@ Deno.test("router service: main.ts as a process answers, reports health and exit
     }, { params: { client_id: "tars-router" } });
     await waitFor(() => health === "ready", "retained health of tars-router", 10_000);
   } finally {
-    child.kill("SIGTERM");
+    stopped = await stopService(child);
   }
-  const status = await child.status;
-  const log = await stderr;
-  assert.equal(status.code, 0, log);
+  assert.equal(stopped.code, 0, stopped.stderr);
 });
 
 Deno.test("router service: an invalid configuration exits 78 naming the variable", async () => {

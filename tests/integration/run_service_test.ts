@@ -92,6 +92,8 @@ Deno.test("runService: health says starting until main returns, then ready; clos
     logging: { sink: () => {} },
   });
   await waitFor(() => events().includes("starting"), "starting published at connect");
+  // Real time, not a marker: "not ready *while* main runs" is about a span of time, and a
+  // marker from inside main would not be ordered after a "ready" sent concurrently with it.
   await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(events(), ["starting"], "not ready while main is still setting up");
   assert.equal(JSON.parse(health[0].text).data.ok, false);
@@ -119,6 +121,8 @@ Deno.test("runService: a status main published itself is not overwritten by read
     logging: { sink: () => {} },
   });
   await waitFor(() => last()?.event === "storage", "the degraded status");
+  // Real time, not a marker: announceReady runs after main returns, at a moment the test
+  // cannot observe, so a marker could pass before a wrong "ready".
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(last().event, "storage", "announceReady left the service's own status alone");
   // The restarted broker has no retained messages: what it holds now was re-sent on reconnect.
@@ -129,7 +133,7 @@ Deno.test("runService: a status main published itself is not overwritten by read
       try {
         await using fresh = await rawClient(broker.url);
         const got = await collect(fresh, "system/health/tars-degraded-test");
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 100)); // a poll: retry until the broker has one
         retained = got.length ? JSON.parse(got[0].text).data : null;
         return retained !== null;
       } catch {
@@ -168,6 +172,7 @@ Deno.test("runService: a real process serves, and SIGTERM stops it gracefully wi
   await using raw = await rawClient(broker.url);
   const health = await collect(raw, "system/health/tars-echo");
   const pongs = await collect(raw, "svc/pong");
+  // By hand, not spawnService: echo_service.ts is a test fixture, not a service of ops/services.ts.
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../helpers/echo_service.ts", import.meta.url).pathname],
     env: { MQTT_URL: broker.url, LOG_LEVEL: "warning" },

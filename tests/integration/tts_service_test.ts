@@ -78,6 +78,7 @@ Deno.test("tts service: pause and resume act mid-sentence (enveloped control)", 
   });
   await waitFor(() => h.events().includes("paused:c1"), "paused", 5_000);
   const atPause = h.chunks.length;
+  // Real time, not a marker: playback is paced by the clock, and a pause must hold over time.
   await sleep(800);
   // At most the chunks already in flight (lead 250 ms + one chunk) arrive after the pause.
   assert.ok(h.chunks.length - atPause <= 4, `${h.chunks.length - atPause} chunks while paused`);
@@ -85,8 +86,9 @@ Deno.test("tts service: pause and resume act mid-sentence (enveloped control)", 
   await sleep(300);
   assert.equal(h.chunks.length, frozen, "nothing while paused");
   // A control for another utterance is ignored.
+  const ignored = h.service.counters.ignoredControls;
   await h.world.publishEvent(topics.ttsControl, { action: "resume", id: "other" });
-  await sleep(200);
+  await waitFor(() => h.service.counters.ignoredControls === ignored + 1, "the resume ignored");
   assert.equal(h.chunks.length, frozen);
   await h.world.publishEvent(topics.ttsControl, {
     action: "resume",
@@ -114,16 +116,18 @@ Deno.test("tts service: stop (raw JSON) cuts the sentence and clears the queue",
   assert.equal(end.reason, "wake_cancel");
   const s1 = h.chunks.filter((c) => c.payload.utt_id === "s1");
   assert.equal(s1.at(-1)!.payload.final, true);
-  await sleep(800);
   // The queued utterance was dropped, and late sentences of the stopped one are too.
+  const ignored = h.service.counters.ignoredSays;
   await h.world.publishEvent(topics.ttsSay, { text: "Late sentence.", utt_id: "s1" });
-  await sleep(500);
-  assert.ok(!h.events().some((e) => e.endsWith(":s2")), h.events().join());
-  assert.equal(h.events().filter((e) => e.startsWith("speaking_start")).length, 1);
+  await waitFor(() => h.service.counters.ignoredSays === ignored + 1, "the late sentence dropped");
   assert.equal(h.service.speaker.busy, false);
-  // A new utterance plays normally.
+  // A new utterance plays normally; it is also the marker: the speaker plays in order, so s2
+  // or the late sentence, had they been queued, would have started before it.
   await h.world.publishEvent(topics.ttsSay, { text: "Back again.", utt_id: "s3" });
   await waitFor(() => h.events().includes("speaking_end:s3"), "s3 spoken", 20_000);
+  const beforeS3 = h.events().slice(0, h.events().indexOf("speaking_start:s3"));
+  assert.ok(!beforeS3.some((e) => e.endsWith(":s2")), h.events().join());
+  assert.equal(beforeS3.filter((e) => e.startsWith("speaking_start")).length, 1);
 });
 
 Deno.test("tts service: sentences of one utt_id are aggregated into one utterance", async () => {

@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { HealthPing, topics } from "../../core/mod.ts";
-import { serviceTable } from "../../ops/services.ts";
 import { startBroker } from "../helpers/broker.ts";
+import { spawnService, stopService } from "../helpers/service_process.ts";
 import { testClient, waitFor } from "../helpers/wait.ts";
-
-const MAIN = new URL("../../services/tts-worker/main.ts", import.meta.url).pathname;
 
 Deno.test("tts-worker process: health, piper fallback warning, speech on tts/audio, clean stop", async () => {
   await using broker = await startBroker();
@@ -19,29 +17,14 @@ Deno.test("tts-worker process: health, piper fallback warning, speech on tts/aud
   await world.subscribe(topics.ttsAudio, (chunk) => {
     chunks.push(chunk.seq);
   }, { queueSize: 4096 });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
-      "--allow-run",
-      "--allow-ffi",
-      "--allow-sys",
-      MAIN,
-    ],
-    env: {
-      MQTT_URL: broker.url,
-      TTS_PROVIDER: "piper",
-      PIPER_VOICE: `${cacheDir}/missing.onnx`,
-      TTS_WAKE_CACHE_DIR: cacheDir,
-      LOG_LEVEL: "warning",
-    },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
+  const child = spawnService("tts-worker", {
+    MQTT_URL: broker.url,
+    PATH: Deno.env.get("PATH") ?? "", // espeak-ng
+    TTS_PROVIDER: "piper",
+    PIPER_VOICE: `${cacheDir}/missing.onnx`,
+    TTS_WAKE_CACHE_DIR: cacheDir,
+    LOG_LEVEL: "warning",
+  });
   try {
     await waitFor(() => health.some((h) => h.event === "ready"), "health ready", 30_000);
     await waitFor(
@@ -55,12 +38,10 @@ Deno.test("tts-worker process: health, piper fallback warning, speech on tts/aud
     await world.publishEvent(topics.ttsSay, { text: "Hello from the process.", utt_id: "p" });
     await waitFor(() => chunks.length > 5, "audio chunks", 30_000);
   } finally {
-    child.kill("SIGTERM");
-    const status = await child.status;
-    const log = await stderr;
+    const { code, stderr: log } = await stopService(child);
     await world.shutdown();
     await Deno.remove(cacheDir, { recursive: true });
-    assert.equal(status.code, 0, log);
+    assert.equal(code, 0, log);
     assert.equal((log.match(/speaking with espeak-ng instead/g) ?? []).length, 1, log);
   }
 });
@@ -74,18 +55,12 @@ Deno.test("tts-worker process: without espeak-ng, health says so once with the f
   await world.subscribe(topics.systemHealth, (ping) => {
     health.push(ping);
   }, { params: { client_id: "tars-tts" } });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...serviceTable["tts-worker"].permissions, MAIN],
-    env: {
-      MQTT_URL: broker.url,
-      PATH: empty, // a machine without espeak-ng
-      TTS_WAKE_CACHE_DIR: empty,
-      LOG_LEVEL: "warning",
-    },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
+  const child = spawnService("tts-worker", {
+    MQTT_URL: broker.url,
+    PATH: empty, // a machine without espeak-ng
+    TTS_WAKE_CACHE_DIR: empty,
+    LOG_LEVEL: "warning",
+  });
   try {
     await waitFor(
       () => health.some((h) => h.event === "tts_unavailable"),
@@ -96,12 +71,10 @@ Deno.test("tts-worker process: without espeak-ng, health says so once with the f
     assert.equal(ping.ok, false);
     assert.match(ping.err ?? "", /espeak-ng not found: .*sudo apt-get install -y espeak-ng/);
   } finally {
-    child.kill("SIGTERM");
-    const status = await child.status;
-    const log = await stderr;
+    const { code, stderr: log } = await stopService(child);
     await world.shutdown();
     await Deno.remove(empty, { recursive: true });
-    assert.equal(status.code, 0, log);
+    assert.equal(code, 0, log);
     assert.equal(log.split("\n").filter((l) => l.includes("espeak-ng not found")).length, 1, log);
   }
 });

@@ -2,20 +2,17 @@
 import assert from "node:assert/strict";
 import { topics } from "../../core/mod.ts";
 import { freePort, startBroker } from "../helpers/broker.ts";
+import { runServiceToExit, spawnService, stopService } from "../helpers/service_process.ts";
 import { testClient, waitFor } from "../helpers/wait.ts";
 
-const MAIN = new URL("../../services/ui-web/main.ts", import.meta.url).pathname;
-const FLAGS = ["run", "--allow-net", "--allow-env", "--allow-read"];
-
 Deno.test("ui-web main: an open host without UI_TOKEN exits 78 naming the variable", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [...FLAGS, MAIN],
-    env: { MQTT_URL: "mqtt://127.0.0.1:1", UI_HOST: "0.0.0.0", LOG_LEVEL: "error" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const out = await runServiceToExit("ui-web", {
+    MQTT_URL: "mqtt://127.0.0.1:1",
+    UI_HOST: "0.0.0.0",
+    LOG_LEVEL: "error",
+  });
   assert.equal(out.code, 78);
-  assert.match(new TextDecoder().decode(out.stderr), /UI_TOKEN/);
+  assert.match(out.stderr, /UI_TOKEN/);
 });
 
 Deno.test("ui-web main: serves, reports health, stops cleanly on SIGTERM", async () => {
@@ -27,21 +24,11 @@ Deno.test("ui-web main: serves, reports health, stops cleanly on SIGTERM", async
     health.push(ping.event ?? "");
   }, { params: { client_id: "ui-web" } });
   const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...FLAGS, MAIN],
-    env: { MQTT_URL: broker.url, UI_PORT: String(port), LOG_LEVEL: "warning" },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  const pump = (async () => {
-    while (true) {
-      const { value, done } = await stderr.read();
-      if (done) return;
-      log += value;
-    }
-  })();
+  const child = spawnService("ui-web", {
+    MQTT_URL: broker.url,
+    UI_PORT: String(port),
+    LOG_LEVEL: "warning",
+  });
   try {
     await waitFor(() => health.includes("ready"), "ui-web health ready", 20_000);
     let answer: { ok: boolean; mqtt: boolean } | undefined;
@@ -61,10 +48,8 @@ Deno.test("ui-web main: serves, reports health, stops cleanly on SIGTERM", async
     const page = await fetch(`http://127.0.0.1:${port}/`);
     assert.match(await page.text(), /TARS dashboard/);
   } finally {
-    child.kill("SIGTERM");
-    const status = await child.status;
-    await pump;
-    assert.equal(status.code, 0, log);
+    const { code, stderr } = await stopService(child);
+    assert.equal(code, 0, stderr);
   }
   await waitFor(() => health.includes("shutdown"), "ui-web health shutdown");
 });

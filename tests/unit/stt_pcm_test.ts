@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { decodeWav, encodeWav, pcm16ToFloat } from "../../lib/audio/mod.ts";
 import { frameBytes, FrameChunker, rmsPcm16, wavToPcm16k } from "../../services/stt-worker/pcm.ts";
 import { pcm16k, speechWav } from "../helpers/speech_audio.ts";
+import { requireBinary } from "../helpers/binaries.ts";
 
 async function sox(args: string[]): Promise<void> {
   const out = await new Deno.Command("sox", { args, stderr: "piped" }).output();
@@ -28,16 +29,20 @@ function correlation(a: Float32Array, b: Float32Array): number {
   return num / Math.sqrt(da * db);
 }
 
-Deno.test("stt pcm: 16 kHz mono 16-bit WAV converts byte-exactly", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const wav = await speechWav(dir, "s", "what time is it");
-    const mine = wavToPcm16k(await Deno.readFile(wav));
-    assert.deepEqual(mine, await pcm16k(wav));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+Deno.test(
+  "stt pcm: 16 kHz mono 16-bit WAV converts byte-exactly",
+  requireBinary("espeak-ng", "sox"),
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const wav = await speechWav(dir, "s", "what time is it");
+      const mine = wavToPcm16k(await Deno.readFile(wav));
+      assert.deepEqual(mine, await pcm16k(wav));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
 for (
   const [label, args] of [
@@ -47,27 +52,31 @@ for (
     ["22.05 kHz stereo float", ["-r", "22050", "-c", "2", "-e", "floating-point", "-b", "32"]],
   ] as const
 ) {
-  Deno.test(`stt pcm: ${label} WAV resamples to 16 kHz mono close to sox`, async () => {
-    const dir = await Deno.makeTempDir();
-    try {
-      const base = await speechWav(dir, "s", "what time is it", { sampleRate: 16000 });
-      const converted = `${dir}/c.wav`;
-      await sox([base, ...args, converted]);
-      const bytes = await Deno.readFile(converted);
-      const decoded = decodeWav(bytes);
-      assert.equal(decoded.channels, args[3] === "2" ? 2 : 1);
-      const mine = pcm16ToFloat(wavToPcm16k(bytes));
-      const reference = pcm16ToFloat(await pcm16k(converted));
-      assert.ok(
-        Math.abs(mine.length - reference.length) <= 16,
-        `${mine.length} vs ${reference.length}`,
-      );
-      const r = correlation(mine, reference);
-      assert.ok(r > 0.9, `correlation ${r}`);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  });
+  Deno.test(
+    `stt pcm: ${label} WAV resamples to 16 kHz mono close to sox`,
+    requireBinary("espeak-ng", "sox"),
+    async () => {
+      const dir = await Deno.makeTempDir();
+      try {
+        const base = await speechWav(dir, "s", "what time is it", { sampleRate: 16000 });
+        const converted = `${dir}/c.wav`;
+        await sox([base, ...args, converted]);
+        const bytes = await Deno.readFile(converted);
+        const decoded = decodeWav(bytes);
+        assert.equal(decoded.channels, args[3] === "2" ? 2 : 1);
+        const mine = pcm16ToFloat(wavToPcm16k(bytes));
+        const reference = pcm16ToFloat(await pcm16k(converted));
+        assert.ok(
+          Math.abs(mine.length - reference.length) <= 16,
+          `${mine.length} vs ${reference.length}`,
+        );
+        const r = correlation(mine, reference);
+        assert.ok(r > 0.9, `correlation ${r}`);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  );
 }
 
 Deno.test("stt pcm: decodeWav rejects what is not a usable WAV with a helpful message", () => {

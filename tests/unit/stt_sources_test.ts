@@ -11,6 +11,7 @@ import { speechWav } from "../helpers/speech_audio.ts";
 import { sttClips } from "../helpers/stt_audio.ts";
 import { audioSourceSuite } from "../helpers/stt_source_suite.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { requireBinary } from "../helpers/binaries.ts";
 
 audioSourceSuite("file", async () => {
   const clips = await sttClips();
@@ -19,7 +20,7 @@ audioSourceSuite("file", async () => {
     expected: clips.question,
     [Symbol.asyncDispose]: () => Promise.resolve(),
   };
-});
+}, requireBinary("espeak-ng", "sox"));
 
 /** A stand-in `arecord`: checks its arguments, writes `raw` to stdout, then idles like a mic. */
 async function fakeArecord(dir: string, raw: string): Promise<string> {
@@ -47,7 +48,7 @@ audioSourceSuite("alsa", async () => {
     expected: clips.question,
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
-});
+}, requireBinary("espeak-ng", "sox"));
 
 Deno.test("stt source alsa: passes -D AUDIO_DEVICE_NAME to arecord", async () => {
   const dir = await Deno.makeTempDir();
@@ -72,32 +73,36 @@ Deno.test("stt source alsa: passes -D AUDIO_DEVICE_NAME to arecord", async () =>
   }
 });
 
-Deno.test("stt source alsa: the real arecord without a sound card reports and retries", async () => {
-  const errors: Error[] = [];
-  const source = new AlsaAudioSource({
-    device: "hw:97,0",
-    retryMinMs: 50,
-    retryMaxMs: 100,
-    onError: (error) => errors.push(error),
-  });
-  await source.open();
-  const reading = (async () => {
-    for await (const _ of source.frames()) { /* none expected */ }
-  })();
-  try {
-    await waitFor(() => errors.length >= 2, "two recorder failures", 15_000);
-    assert.match(
-      errors[0].message,
-      /arecord -D hw:97,0 stopped \(exit code 1\): .*audio open error/s,
-    );
-    assert.match(errors[0].message, /restarting in 50 ms/);
-    assert.ok(source.stats.restarts >= 2);
-    assert.equal(source.stats.frames, 0);
-  } finally {
-    await source.close();
-    await reading;
-  }
-});
+Deno.test(
+  "stt source alsa: the real arecord without a sound card reports and retries",
+  requireBinary("arecord"),
+  async () => {
+    const errors: Error[] = [];
+    const source = new AlsaAudioSource({
+      device: "hw:97,0",
+      retryMinMs: 50,
+      retryMaxMs: 100,
+      onError: (error) => errors.push(error),
+    });
+    await source.open();
+    const reading = (async () => {
+      for await (const _ of source.frames()) { /* none expected */ }
+    })();
+    try {
+      await waitFor(() => errors.length >= 2, "two recorder failures", 15_000);
+      assert.match(
+        errors[0].message,
+        /arecord -D hw:97,0 stopped \(exit code 1\): .*audio open error/s,
+      );
+      assert.match(errors[0].message, /restarting in 50 ms/);
+      assert.ok(source.stats.restarts >= 2);
+      assert.equal(source.stats.frames, 0);
+    } finally {
+      await source.close();
+      await reading;
+    }
+  },
+);
 
 Deno.test("stt source alsa: a missing recorder binary is a clear error at open()", async () => {
   const source = new AlsaAudioSource({ device: "", command: "/nonexistent/arecord" });
@@ -105,53 +110,65 @@ Deno.test("stt source alsa: a missing recorder binary is a clear error at open()
   await source.close();
 });
 
-Deno.test("stt source file: paces frames in real time, faster with AUDIO_FILE_SPEED", async () => {
-  const clips = await sttClips();
-  // 20 frames = 400 ms of audio
-  for (const [speed, minMs, maxMs] of [[1, 350, 2000], [4, 80, 1000]] as const) {
-    const source = new FileAudioSource({ path: clips.questionWav, speed });
+Deno.test(
+  "stt source file: paces frames in real time, faster with AUDIO_FILE_SPEED",
+  requireBinary("espeak-ng", "sox"),
+  async () => {
+    const clips = await sttClips();
+    // 20 frames = 400 ms of audio
+    for (const [speed, minMs, maxMs] of [[1, 350, 2000], [4, 80, 1000]] as const) {
+      const source = new FileAudioSource({ path: clips.questionWav, speed });
+      await source.open();
+      const started = performance.now();
+      let count = 0;
+      for await (const _ of source.frames()) if (++count === 21) break;
+      const elapsed = performance.now() - started;
+      await source.close();
+      assert.ok(elapsed >= minMs && elapsed <= maxMs, `speed ${speed}: ${elapsed} ms`);
+    }
+  },
+);
+
+Deno.test(
+  "stt source file: a 44.1 kHz stereo file is resampled; the tail is zero-padded",
+  requireBinary("espeak-ng", "sox"),
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const wav = await speechWav(dir, "s", "hello there", { sampleRate: 44100, channels: 2 });
+      const source = new FileAudioSource({ path: wav, speed: 0 });
+      await source.open();
+      const frames: Uint8Array[] = [];
+      for await (const frame of source.frames()) frames.push(frame);
+      const expected = wavToPcm16k(await Deno.readFile(wav));
+      assert.equal(frames.length, Math.ceil(expected.length / 640));
+      const last = pcm16ToFloat(frames.at(-1)!);
+      assert.equal(last.length, 320);
+      await source.close();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "stt source file: loops when asked and reports unreadable files by name",
+  requireBinary("espeak-ng", "sox"),
+  async () => {
+    const clips = await sttClips();
+    const source = new FileAudioSource({ path: clips.questionWav, speed: 0, loop: true });
     await source.open();
-    const started = performance.now();
+    const total = Math.ceil(clips.question.length / 640);
     let count = 0;
-    for await (const _ of source.frames()) if (++count === 21) break;
-    const elapsed = performance.now() - started;
+    for await (const _ of source.frames()) if (++count > total + 5) break;
     await source.close();
-    assert.ok(elapsed >= minMs && elapsed <= maxMs, `speed ${speed}: ${elapsed} ms`);
-  }
-});
-
-Deno.test("stt source file: a 44.1 kHz stereo file is resampled; the tail is zero-padded", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const wav = await speechWav(dir, "s", "hello there", { sampleRate: 44100, channels: 2 });
-    const source = new FileAudioSource({ path: wav, speed: 0 });
-    await source.open();
-    const frames: Uint8Array[] = [];
-    for await (const frame of source.frames()) frames.push(frame);
-    const expected = wavToPcm16k(await Deno.readFile(wav));
-    assert.equal(frames.length, Math.ceil(expected.length / 640));
-    const last = pcm16ToFloat(frames.at(-1)!);
-    assert.equal(last.length, 320);
-    await source.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("stt source file: loops when asked and reports unreadable files by name", async () => {
-  const clips = await sttClips();
-  const source = new FileAudioSource({ path: clips.questionWav, speed: 0, loop: true });
-  await source.open();
-  const total = Math.ceil(clips.question.length / 640);
-  let count = 0;
-  for await (const _ of source.frames()) if (++count > total + 5) break;
-  await source.close();
-  assert.ok(count > total);
-  await assert.rejects(
-    () => new FileAudioSource({ path: "/nope/x.wav" }).open(),
-    /Cannot read AUDIO_FILE \/nope\/x\.wav/,
-  );
-  const text = `${clips.dir}/not-audio.wav`;
-  await Deno.writeTextFile(text, "hello");
-  await assert.rejects(() => new FileAudioSource({ path: text }).open(), /AUDIO_FILE .*RIFF/);
-});
+    assert.ok(count > total);
+    await assert.rejects(
+      () => new FileAudioSource({ path: "/nope/x.wav" }).open(),
+      /Cannot read AUDIO_FILE \/nope\/x\.wav/,
+    );
+    const text = `${clips.dir}/not-audio.wav`;
+    await Deno.writeTextFile(text, "hello");
+    await assert.rejects(() => new FileAudioSource({ path: text }).open(), /AUDIO_FILE .*RIFF/);
+  },
+);

@@ -32,6 +32,7 @@ import {
   writeSherpaStandinModel,
 } from "../helpers/stt_sherpa_model.ts";
 import { syntheticUtterance, transcriberSuite } from "../helpers/stt_transcriber_suite.ts";
+import { requireBinary } from "../helpers/binaries.ts";
 
 const ANSWER = "  What time is it?  ";
 
@@ -78,7 +79,7 @@ transcriberSuite("sherpa", async () => {
     reportsConfidence: false,
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
-}, { local: true });
+}, { local: true, ignore: requireBinary("espeak-ng", "sox").ignore });
 
 Deno.test("stt transcriber openai: form fields, bearer key, json without confidence", async () => {
   await using server = startFakeOpenAiTranscription(() => "hello");
@@ -377,40 +378,48 @@ Deno.test("stt transcriber sherpa: Moonshine files that are not ONNX are refused
   }
 });
 
-Deno.test("stt transcriber sherpa: the stand-in Whisper export is found and decoded with no confidence", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "stt-sherpa-" });
-  try {
-    const model = await writeSherpaStandinModel(dir);
-    assert.deepEqual(findSherpaModel(dir), {
-      kind: "whisper",
-      encoder: model.encoder,
-      decoder: model.decoder,
-      tokens: model.tokens,
-    });
-    const transcriber = await SherpaTranscriber.load({ modelDir: dir, language: "en", threads: 1 });
+Deno.test(
+  "stt transcriber sherpa: the stand-in Whisper export is found and decoded with no confidence",
+  requireBinary("espeak-ng", "sox"),
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "stt-sherpa-" });
     try {
-      assert.equal(transcriber.model.kind, "whisper");
-      const { question } = await sttClips();
-      const result = await transcriber.transcribe(question);
-      // sherpa-onnx 1.13.8 reports no token log probabilities for Whisper: no confidence
-      // (text, name and serving utterance after utterance: the shared suite)
-      assert.deepEqual(result, {
-        text: STANDIN_TEXT,
-        confidence: null,
-        avgLogprob: null,
-        language: null,
+      const model = await writeSherpaStandinModel(dir);
+      assert.deepEqual(findSherpaModel(dir), {
+        kind: "whisper",
+        encoder: model.encoder,
+        decoder: model.decoder,
+        tokens: model.tokens,
       });
+      const transcriber = await SherpaTranscriber.load({
+        modelDir: dir,
+        language: "en",
+        threads: 1,
+      });
+      try {
+        assert.equal(transcriber.model.kind, "whisper");
+        const { question } = await sttClips();
+        const result = await transcriber.transcribe(question);
+        // sherpa-onnx 1.13.8 reports no token log probabilities for Whisper: no confidence
+        // (text, name and serving utterance after utterance: the shared suite)
+        assert.deepEqual(result, {
+          text: STANDIN_TEXT,
+          confidence: null,
+          avgLogprob: null,
+          language: null,
+        });
+      } finally {
+        await transcriber.close();
+      }
     } finally {
-      await transcriber.close();
+      await Deno.remove(dir, { recursive: true });
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
 
 Deno.test({
   name: "stt transcriber sherpa: a real model (TARS_TEST_SHERPA_MODEL_DIR) transcribes speech",
-  ignore: !Deno.env.get("TARS_TEST_SHERPA_MODEL_DIR"),
+  ignore: !Deno.env.get("TARS_TEST_SHERPA_MODEL_DIR") || requireBinary("espeak-ng", "sox").ignore,
   fn: async () => {
     const transcriber = await SherpaTranscriber.load({
       modelDir: Deno.env.get("TARS_TEST_SHERPA_MODEL_DIR")!,

