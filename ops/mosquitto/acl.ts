@@ -27,7 +27,8 @@
  * @module
  */
 import { topicList, type TopicSpec } from "../../core/contracts/mod.ts";
-import { serviceNames, serviceTable } from "../services.ts";
+import { serviceNames } from "../../core/mod.ts";
+import { serviceTable } from "../services.ts";
 
 /** An MQTT user of the ACL: a service, the ESP32 firmware, or the read-only monitor. */
 export type AclUser = (typeof serviceNames)[number] | "esp32" | "homeassistant";
