@@ -41,10 +41,12 @@ export async function createEmbedder(config: EmbedderConfig): Promise<Embedder |
 }
 
 if (import.meta.main) {
-  await runService("memory-worker", async ({ client, logger, env }) => {
-    const config = readMemoryConfig(env);
-    const embedder = await createEmbedder(config.embedder);
-    logger.info("Embedder: {embedder}", { embedder: embedder?.id ?? "none (lexical search)" });
-    return await startMemoryWorker({ client, logger }, { config, embedder });
-  }, { mqtt: { clientId: "tars-memory", sourceName: "memory-worker", enableHeartbeat: true } });
+  await runService("memory-worker", {
+    readConfig: readMemoryConfig,
+    main: async ({ client, logger, config }) => {
+      const embedder = await createEmbedder(config.embedder);
+      logger.info("Embedder: {embedder}", { embedder: embedder?.id ?? "none (lexical search)" });
+      return await startMemoryWorker({ client, logger }, { config, embedder });
+    },
+  });
 }

@@ -18,6 +18,7 @@ import {
   type Logger,
   type MqttClient,
   RateLimitedLog,
+  type ServiceDeps,
   type SpeechEndReason,
   type Subscription,
   TEXT_LIMITS,
@@ -34,14 +35,6 @@ import type { VoiceActivityDetector } from "./vad.ts";
 
 /** Quiet frames right after an unmute are skipped below this RMS (py-tars 180). */
 export const UNMUTE_GUARD_RMS = 180;
-
-/** What the service needs from its context. */
-export interface SttServiceContext {
-  /** The connected client. */
-  readonly client: MqttClient;
-  /** The service's logger. */
-  readonly logger: Logger;
-}
 
 /** Options of {@linkcode startSttWorker}. */
 export interface SttServiceOptions {
@@ -115,7 +108,7 @@ function uttId(): string {
 
 /** Starts the worker: subscribes, opens the source and runs the capture loop. */
 export async function startSttWorker(
-  context: SttServiceContext,
+  context: ServiceDeps,
   options: SttServiceOptions,
 ): Promise<SttService> {
   const { client, logger } = context;

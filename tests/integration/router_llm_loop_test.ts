@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { runService, topics, type TtsSay } from "../../core/mod.ts";
-import { ROUTER_RUN_OPTIONS, routerMain } from "../../services/router/main.ts";
+import { routerService } from "../../services/router/main.ts";
 import { DEFAULT_LLM_NOT_CONFIGURED_TEXT } from "../../services/router/config.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { testClient, waitFor } from "../helpers/wait.ts";
@@ -45,8 +45,7 @@ Deno.test("router + llm-worker without an LLM: the fallback tells how to configu
   }).spawn();
   const llmLog = llm.stderr.text();
   const stop = new AbortController();
-  const router = runService("router", routerMain, {
-    ...ROUTER_RUN_OPTIONS,
+  const router = runService("router", routerService, {
     env: { MQTT_URL: broker.url, LOG_LEVEL: "error", ROUTER_LIVE_MODE_DEFAULT: "1" },
     logging: { sink: () => {} },
     exit: false,
