@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { serviceNames } from "../core/mod.ts";
+import { serviceNames } from "../core/service/catalog.ts";
 
 const BENCH_DIR = new URL("./", import.meta.url);
 

@@ -9,7 +9,12 @@
  * @module
  */
 import { join } from "node:path";
-import { serviceCatalog, type ServiceInfo, type ServiceName, serviceNames } from "../core/mod.ts";
+import {
+  serviceCatalog,
+  type ServiceInfo,
+  type ServiceName,
+  serviceNames,
+} from "../core/service/catalog.ts";
 
 /** What the launcher needs to know to run one service: its catalog row and the ops facts. */
 export interface ServiceSpec extends ServiceInfo {
