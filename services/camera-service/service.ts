@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { HostAllowList, type Logger, type MqttClient, type ServiceDeps } from "../../core/mod.ts";
+import { HostAllowList, type ServiceDeps } from "../../core/mod.ts";
 import { type CaptureEvent, CaptureSupervisor } from "./capture.ts";
 import type { CameraConfig } from "./config.ts";
 import { FrameHub } from "./frame_hub.ts";

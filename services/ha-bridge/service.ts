@@ -14,8 +14,6 @@
  */
 import {
   ConfigError,
-  type Logger,
-  type MqttClient,
   paramsOfTopic,
   RateLimitedLog,
   type ServiceDeps,

@@ -12,9 +12,7 @@
 import {
   clipText,
   type LLMRequest,
-  type Logger,
   type MessageContext,
-  type MqttClient,
   RateLimitedLog,
   type ServiceDeps,
   type Subscription,

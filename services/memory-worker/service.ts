@@ -11,8 +11,6 @@
  */
 import {
   ConfigError,
-  type Logger,
-  type MqttClient,
   RateLimitedLog,
   type ServiceDeps,
   type Subscription,

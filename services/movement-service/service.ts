@@ -13,8 +13,6 @@ import {
   clipText,
   type ConnectionState,
   filterOf,
-  type Logger,
-  type MqttClient,
   RateLimitedLog,
   type ServiceDeps,
   type Subscription,

@@ -7,14 +7,7 @@
  *
  * @module
  */
-import {
-  type Logger,
-  type MqttClient,
-  type QueueOptions,
-  type ServiceDeps,
-  type Subscription,
-  topics,
-} from "../../core/mod.ts";
+import { type QueueOptions, type ServiceDeps, type Subscription, topics } from "../../core/mod.ts";
 import type { RouterConfig } from "./config.ts";
 import { type RouterClock, RouterCore, type RouterOutputs } from "./router.ts";
 

@@ -15,8 +15,6 @@
 import {
   clipText,
   type FinalTranscript,
-  type Logger,
-  type MqttClient,
   RateLimitedLog,
   type ServiceDeps,
   type SpeechEndReason,

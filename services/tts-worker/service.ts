@@ -5,14 +5,7 @@
  *
  * @module
  */
-import type {
-  Logger,
-  MqttClient,
-  ServiceDeps,
-  Subscription,
-  TtsControl,
-  TtsSay,
-} from "../../core/mod.ts";
+import type { ServiceDeps, Subscription, TtsControl, TtsSay } from "../../core/mod.ts";
 import { topics } from "../../core/mod.ts";
 import { SayAggregator } from "./aggregator.ts";
 import type { TtsConfig } from "./config.ts";

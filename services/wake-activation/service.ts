@@ -11,9 +11,7 @@
  */
 import {
   filterOf,
-  type Logger,
   type MessageContext,
-  type MqttClient,
   RateLimitedLog,
   type ServiceDeps,
   type Subscription,
