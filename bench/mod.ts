@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { serviceNames } from "../ops/services.ts";
+import { serviceNames } from "../core/service/catalog.ts";
 
 const BENCH_DIR = new URL("./", import.meta.url);
 

@@ -64,7 +64,7 @@ export async function run(): Promise<string> {
   const cacheDir = await Deno.makeTempDir({ prefix: "tts-bench-" });
   const service = await startTtsService(
     { client: serviceClient, logger: getLogger("tts-bench") },
-    readTtsConfig({ TTS_WAKE_CACHE_DIR: cacheDir, TTS_AGGREGATE: "0" }),
+    { config: readTtsConfig({ TTS_WAKE_CACHE_DIR: cacheDir, TTS_AGGREGATE: "0" }) },
   );
   await service.preloaded;
   const firstChunk = new Map<string, number>();

@@ -12,7 +12,7 @@
  *       correlationId: ctx.correlationId,
  *     });
  *   });
- * }, { mqtt: { clientId: "tars-router" } });
+ * }); // client id tars-router, source router: the service catalog's defaults
  * ```
  *
  * @module

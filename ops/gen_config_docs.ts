@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { serviceNames } from "./services.ts";
+import { serviceNames } from "../core/service/catalog.ts";
 
 /** The generated block sits between these two lines of `docs/configuration.md`. */
 export const CONFIG_MARKERS = {

@@ -1,6 +1,7 @@
 /**
- * The services the launcher knows: where each one's entrypoint lives, its default MQTT client
- * id and the Deno permissions it runs with.
+ * What the launcher needs beyond the service catalog of core (`core/service/catalog.ts`, the
+ * names, client ids and MQTT defaults): where each service's entrypoint lives, the Deno
+ * permissions it runs with, what `deno compile` embeds, the URL it serves, its dev settings.
  *
  * The permission lists are a least-privilege first guess, to be narrowed by each service's
  * issue once the service exists (e.g. `--allow-net=127.0.0.1,...`, `--allow-read=<dirs>`).
@@ -8,32 +9,17 @@
  * @module
  */
 import { join } from "node:path";
+import {
+  serviceCatalog,
+  type ServiceInfo,
+  type ServiceName,
+  serviceNames,
+} from "../core/service/catalog.ts";
 
-/** Names of the services, in start order (the router first, ui-web last). */
-export const serviceNames = [
-  "router",
-  "llm-worker",
-  "memory-worker",
-  "tts-worker",
-  "stt-worker",
-  "wake-activation",
-  "movement-service",
-  "camera-service",
-  "ha-bridge",
-  "ui-web",
-] as const;
-
-/** One of {@linkcode serviceNames}. */
-export type ServiceName = typeof serviceNames[number];
-
-/** What the launcher needs to know to run one service. */
-export interface ServiceSpec {
-  /** Folder name under `services/`. */
-  readonly name: ServiceName;
+/** What the launcher needs to know to run one service: its catalog row and the ops facts. */
+export interface ServiceSpec extends ServiceInfo {
   /** Entrypoint, relative to the project root: `services/<name>/main.ts`. */
   readonly entry: string;
-  /** Default MQTT client id (kept from py-tars); also its health topic suffix. */
-  readonly clientId: string;
   /**
    * `deno run` flags: {@linkcode SERVICE_V8_FLAGS}, then the permissions (to be narrowed by
    * each service's issue).
@@ -44,8 +30,6 @@ export interface ServiceSpec {
    * see {@linkcode devPermissions}.
    */
   readonly runVariables?: Readonly<Record<string, string>>;
-  /** One line on what it does. */
-  readonly description: string;
   /** The URL it serves by default, if any (the launcher prints it). */
   readonly url?: string;
   /** The variable that moves {@linkcode url} to another port (the launcher prints that one). */
@@ -81,96 +65,56 @@ const BASE = [...SERVICE_V8_FLAGS, "--allow-net", "--allow-env", "--allow-read"]
 
 function spec(
   name: ServiceName,
-  clientId: string,
   extra: readonly string[],
-  description: string,
   url?: string,
 ): ServiceSpec {
   return {
-    name,
+    ...serviceCatalog[name],
     entry: `services/${name}/main.ts`,
-    clientId,
     permissions: [...BASE, ...extra],
-    description,
     ...(url ? { url } : {}),
   };
 }
 
-/** The services, keyed by name. */
+/** The services, keyed by name: the core catalog's rows with the launcher's facts. */
 export const serviceTable: Readonly<Record<ServiceName, ServiceSpec>> = {
-  router: spec("router", "tars-router", [], "routes transcripts, intents and replies"),
-  "llm-worker": spec("llm-worker", "tars-llm", [], "talks to the LLM provider (HTTP)"),
+  router: spec("router", []),
+  "llm-worker": spec("llm-worker", []),
   "memory-worker": {
-    ...spec(
-      "memory-worker",
-      "tars-memory",
-      // the SQLite file in MEMORY_DIR; sqlite-vec extension and onnxruntime (EMBED_BACKEND=onnx)
-      ["--allow-write", "--allow-ffi"],
-      "stores and searches conversation memory",
-    ),
+    // the SQLite file in MEMORY_DIR; sqlite-vec extension and onnxruntime (EMBED_BACKEND=onnx)
+    ...spec("memory-worker", ["--allow-write", "--allow-ffi"]),
     include: ["services/memory-worker/characters"],
     external: ["onnxruntime-node", "sqlite-vec"],
     devEnv: { MEMORY_DIR: "data/memory" },
   },
   "tts-worker": {
-    ...spec(
-      "tts-worker",
-      "tars-tts",
-      // espeak-ng / aplay subprocesses, cached and output wav files, onnxruntime (Piper)
-      ["--allow-run", "--allow-write", "--allow-ffi", "--allow-sys"],
-      "turns replies into speech",
-    ),
+    // espeak-ng / aplay subprocesses, cached and output wav files, onnxruntime (Piper)
+    ...spec("tts-worker", ["--allow-run", "--allow-write", "--allow-ffi", "--allow-sys"]),
     external: ["onnxruntime-node"],
   },
   "stt-worker": {
-    ...spec(
-      "stt-worker",
-      "tars-stt",
-      // onnxruntime (Silero VAD) and sherpa-onnx native addons, the arecord subprocess
-      ["--allow-ffi", "--allow-run=arecord"],
-      "turns microphone audio into transcripts",
-    ),
+    // onnxruntime (Silero VAD) and sherpa-onnx native addons, the arecord subprocess
+    ...spec("stt-worker", ["--allow-ffi", "--allow-run=arecord"]),
     external: ["onnxruntime-node", "sherpa-onnx-node"],
     // the browser's push-to-talk microphone (ui-web), always listening: it sends no wake/mic
     devEnv: { AUDIO_SOURCE: "mqtt", STT_MIC_MODE: "open" },
   },
   "wake-activation": {
-    ...spec(
-      "wake-activation",
-      "wake-activation",
-      // onnxruntime (openWakeWord) native addon; models read from node_modules or WAKE_*_PATH
-      ["--allow-ffi"],
-      "detects the wake word",
-    ),
+    // onnxruntime (openWakeWord) native addon; models read from node_modules or WAKE_*_PATH
+    ...spec("wake-activation", ["--allow-ffi"]),
     external: ["onnxruntime-node"],
   },
-  "movement-service": spec(
-    "movement-service",
-    "tars-movement",
-    // libc open/ioctl/write on /dev/i2c-N (MOVEMENT_DRIVER=pca9685 only)
-    ["--allow-ffi"],
-    "drives the servos (simulated in dev)",
-  ),
+  // libc open/ioctl/write on /dev/i2c-N (MOVEMENT_DRIVER=pca9685 only)
+  "movement-service": spec("movement-service", ["--allow-ffi"]),
   "camera-service": {
-    ...spec(
-      "camera-service",
-      "tars-camera",
-      // ffmpeg capture subprocess; serves MJPEG over HTTP (port 8080)
-      ["--allow-run=ffmpeg"],
-      "captures frames and serves them over HTTP",
-      "http://127.0.0.1:8080/stream",
-    ),
+    // ffmpeg capture subprocess; serves MJPEG over HTTP (port 8080)
+    ...spec("camera-service", ["--allow-run=ffmpeg"], "http://127.0.0.1:8080/stream"),
     urlPortVariable: "CAMERA_HTTP_PORT",
     runVariables: { ffmpeg: "CAMERA_FFMPEG" },
   },
-  "ha-bridge": spec(
-    "ha-bridge",
-    "tars-ha-bridge",
-    [],
-    "shows TARS in Home Assistant by MQTT discovery",
-  ),
+  "ha-bridge": spec("ha-bridge", []),
   "ui-web": {
-    ...spec("ui-web", "ui-web", [], "the live dashboard", "http://127.0.0.1:5010"),
+    ...spec("ui-web", [], "http://127.0.0.1:5010"),
     urlPortVariable: "UI_PORT",
     include: ["services/ui-web/static"],
   },

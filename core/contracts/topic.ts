@@ -5,6 +5,7 @@
  * @module
  */
 import type { z } from "zod";
+import type { ServiceName } from "../service/catalog.ts";
 
 /**
  * How a topic's payload is encoded on the wire.
@@ -18,24 +19,11 @@ export type Wire = "envelope" | "json" | "binary";
 export type QoS = 0 | 1 | 2;
 
 /**
- * Names of the programs that appear as publishers or subscribers in the topic table.
- * `esp32` is the ESP32 movement firmware, `homeassistant` a Home Assistant instance (its own
- * MQTT login); `*` means every service (health, keepalive).
+ * The programs that appear as publishers or subscribers in the topic table: a TARS service
+ * ({@linkcode ServiceName}), `esp32` (the ESP32 movement firmware), `homeassistant` (a Home
+ * Assistant instance, its own MQTT login), or `*` for every service (health, keepalive).
  */
-export type ServiceName =
-  | "router"
-  | "llm-worker"
-  | "memory-worker"
-  | "tts-worker"
-  | "stt-worker"
-  | "wake-activation"
-  | "movement-service"
-  | "camera-service"
-  | "ui-web"
-  | "ha-bridge"
-  | "esp32"
-  | "homeassistant"
-  | "*";
+export type TopicParty = ServiceName | "esp32" | "homeassistant" | "*";
 
 /** One row of the topic table. */
 export interface TopicSpec<S extends z.ZodType = z.ZodType> {
@@ -62,9 +50,9 @@ export interface TopicSpec<S extends z.ZodType = z.ZodType> {
    */
   readonly acceptsRaw: boolean;
   /** Services that publish it. */
-  readonly publishers: readonly ServiceName[];
+  readonly publishers: readonly TopicParty[];
   /** Services that subscribe to it. */
-  readonly subscribers: readonly ServiceName[];
+  readonly subscribers: readonly TopicParty[];
   /** One sentence saying what the topic carries. */
   readonly description: string;
   /**

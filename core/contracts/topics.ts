@@ -12,7 +12,7 @@ import type { z } from "zod";
 import {
   DEFAULT_MAX_BYTES,
   type QoS,
-  type ServiceName,
+  type TopicParty,
   type TopicSpec,
   type Wire,
 } from "./topic.ts";
@@ -63,9 +63,9 @@ interface TopicRowBase {
   /** Whether publishes are retained; default `false`. */
   retain?: boolean;
   /** Services that publish it. */
-  publishers: readonly ServiceName[];
+  publishers: readonly TopicParty[];
   /** Services that subscribe to it. */
-  subscribers: readonly ServiceName[];
+  subscribers: readonly TopicParty[];
   /** One sentence saying what the topic carries. */
   description: string;
   /** Largest payload in bytes (envelope included); default {@linkcode DEFAULT_MAX_BYTES}. */

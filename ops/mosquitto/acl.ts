@@ -8,9 +8,10 @@
  * Rules of the generation:
  * - One MQTT user per program, named like its folder (`router`, `tts-worker`, ...; `esp32` for
  *   the ESP32 movement firmware).
- * - `{client_id}` in a topic the program publishes becomes its default client id from
- *   `ops/services.ts` (`system/health/tars-router`): a service may only speak for itself. A
- *   service started with another `MQTT_CLIENT_ID` must get its ACL lines changed to match.
+ * - `{client_id}` in a topic the program publishes becomes its default client id from the
+ *   service catalog, `core/service/catalog.ts` (`system/health/tars-router`): a service may
+ *   only speak for itself. A service started with another `MQTT_CLIENT_ID` must get its ACL
+ *   lines changed to match.
  * - Any other `{param}` of a topic the program publishes becomes the value it writes there,
  *   from {@linkcode WRITER_PARAMS} (`audio/pcm/ui-web` for ui-web, `audio/pcm/stt` for
  *   stt-worker): a writer may only speak as its own `{source}`. A row with a parameter a
@@ -27,7 +28,7 @@
  * @module
  */
 import { topicList, type TopicSpec } from "../../core/contracts/mod.ts";
-import { serviceNames, serviceTable } from "../services.ts";
+import { serviceCatalog, serviceNames } from "../../core/service/catalog.ts";
 
 /** An MQTT user of the ACL: a service, the ESP32 firmware, or the read-only monitor. */
 export type AclUser = (typeof serviceNames)[number] | "esp32" | "homeassistant";
@@ -91,7 +92,7 @@ function filterFor(spec: TopicSpec, user: AclUser, forWrite: boolean): string {
   return spec.topic.replace(/\{([a-z_]+)\}/g, (_m, name: string) => {
     if (!forWrite) return "+";
     if (name === "client_id" && user !== "esp32" && user !== "homeassistant") {
-      return serviceTable[user].clientId;
+      return serviceCatalog[user].clientId;
     }
     const value = WRITER_PARAMS[user]?.[name];
     if (value === undefined) {
@@ -131,7 +132,7 @@ export function renderAcl(): string {
     "# Each user may publish (write) and subscribe (read) only what the table says. Install as",
     "# /etc/mosquitto/tars.acl with `acl_file` in mosquitto.conf; passwords come from",
     "# ops/mosquitto/make_passwords.ts. Health topics are pinned to each service's default",
-    "# client id (ops/services.ts), audio/pcm/{source} to the writer's own source",
+    "# client id (core/service/catalog.ts), audio/pcm/{source} to the writer's own source",
     "# (WRITER_PARAMS in ops/mosquitto/acl.ts).",
     "",
   ];
@@ -140,7 +141,7 @@ export function renderAcl(): string {
       ? "the ESP32 movement firmware"
       : user === "homeassistant"
       ? "Home Assistant's MQTT integration (docs/home-assistant.md)"
-      : serviceTable[user].description;
+      : serviceCatalog[user].description;
     lines.push(`# ${user}: ${what}`, `user ${user}`);
     for (const rule of aclRules(user)) lines.push(`topic ${rule.access} ${rule.topic}`);
     lines.push("");

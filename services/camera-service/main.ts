@@ -5,23 +5,13 @@
  *
  * @module
  */
-import { ConfigError, EXIT_CONFIG, runService } from "../../core/mod.ts";
-import { type CameraConfig, readCameraConfig } from "./config.ts";
+import { runService } from "../../core/mod.ts";
+import { readCameraConfig } from "./config.ts";
 import { startCameraService } from "./service.ts";
 
 if (import.meta.main) {
-  // Checked before connecting, so a bad setting is reported even when the broker is down.
-  let config: CameraConfig;
-  try {
-    config = readCameraConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    Deno.exit(EXIT_CONFIG);
-  }
-  await runService(
-    "camera-service",
-    ({ client, logger }) => startCameraService({ client, logger }, { config }),
-    { mqtt: { clientId: "tars-camera", enableHeartbeat: true } },
-  );
+  await runService("camera-service", {
+    readConfig: readCameraConfig,
+    main: (ctx) => startCameraService(ctx, { config: ctx.config }),
+  });
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { HostAllowList, type Logger, type MqttClient } from "../../core/mod.ts";
+import { HostAllowList, type ServiceDeps } from "../../core/mod.ts";
 import { type CaptureEvent, CaptureSupervisor } from "./capture.ts";
 import type { CameraConfig } from "./config.ts";
 import { FrameHub } from "./frame_hub.ts";
@@ -16,14 +16,6 @@ import {
   startFramePublisher,
 } from "./mqtt_bridge.ts";
 import { FfmpegSource, type FrameSource } from "./source.ts";
-
-/** What the service needs from its runtime. */
-export interface CameraServiceDeps {
-  /** The connected shared client. */
-  readonly client: MqttClient;
-  /** The service logger. */
-  readonly logger?: Logger;
-}
 
 /** Options of {@linkcode startCameraService}. */
 export interface CameraServiceOptions {
@@ -51,7 +43,7 @@ export interface CameraService {
 
 /** Starts everything; resolves once the HTTP server listens and handlers are subscribed. */
 export async function startCameraService(
-  deps: CameraServiceDeps,
+  deps: ServiceDeps,
   options: CameraServiceOptions,
 ): Promise<CameraService> {
   const { client, logger } = deps;

@@ -8,10 +8,8 @@ import { readHaBridgeConfig } from "./config.ts";
 import { startHaBridge } from "./service.ts";
 
 if (import.meta.main) {
-  await runService(
-    "ha-bridge",
-    ({ client, logger, env }) =>
-      startHaBridge({ client, logger }, { config: readHaBridgeConfig(env) }),
-    { mqtt: { clientId: "tars-ha-bridge" } },
-  );
+  await runService("ha-bridge", {
+    readConfig: readHaBridgeConfig,
+    main: (ctx) => startHaBridge(ctx, { config: ctx.config }),
+  });
 }

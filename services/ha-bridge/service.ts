@@ -14,10 +14,9 @@
  */
 import {
   ConfigError,
-  type Logger,
-  type MqttClient,
   paramsOfTopic,
   RateLimitedLog,
+  type ServiceDeps,
   type Subscription,
   topicFor,
   topics,
@@ -36,14 +35,6 @@ import {
   traitEntityItem,
 } from "./entities.ts";
 import { decodeText, type Parsed, parseLive, parseMove, parseSay, parseTrait } from "./commands.ts";
-
-/** What the bridge needs from its context. */
-export interface HaBridgeContext {
-  /** The connected client. */
-  readonly client: MqttClient;
-  /** The service's logger. */
-  readonly logger: Logger;
-}
 
 /** Options of {@linkcode startHaBridge}. */
 export interface HaBridgeOptions {
@@ -75,7 +66,7 @@ function keyOf(item: Pick<DiscoveryItem, "component" | "objectId">): string {
 
 /** Starts the bridge: with discovery on, announces TARS; off, removes its configs. */
 export async function startHaBridge(
-  context: HaBridgeContext,
+  context: ServiceDeps,
   options: HaBridgeOptions,
 ): Promise<HaBridge> {
   const { client, logger } = context;

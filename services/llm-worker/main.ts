@@ -12,9 +12,8 @@ import { readLlmConfig } from "./config.ts";
 import { startLlmWorker } from "./service.ts";
 
 if (import.meta.main) {
-  await runService(
-    "llm-worker",
-    ({ client, logger, env }) => startLlmWorker({ client, logger }, { config: readLlmConfig(env) }),
-    { mqtt: { clientId: "tars-llm", sourceName: "llm-worker", enableHeartbeat: true } },
-  );
+  await runService("llm-worker", {
+    readConfig: readLlmConfig,
+    main: (ctx) => startLlmWorker(ctx, { config: ctx.config }),
+  });
 }

@@ -12,10 +12,9 @@
 import {
   clipText,
   type LLMRequest,
-  type Logger,
   type MessageContext,
-  type MqttClient,
   RateLimitedLog,
+  type ServiceDeps,
   type Subscription,
   TEXT_LIMITS,
   topics,
@@ -33,14 +32,6 @@ import { MemoryRetriever } from "./memory.ts";
 import { PersonaStore } from "./persona.ts";
 import { buildMessages, promptBudget, systemPrompt } from "./prompt.ts";
 import { ToolBox } from "./tools.ts";
-
-/** What the worker needs from its context. */
-export interface LlmWorkerContext {
-  /** The connected client. */
-  readonly client: MqttClient;
-  /** The service's logger. */
-  readonly logger: Logger;
-}
 
 /** Options of {@linkcode startLlmWorker}. */
 export interface LlmWorkerOptions {
@@ -90,7 +81,7 @@ const CANCEL_MEMORY_MS = 60_000;
 
 /** Subscribes and starts answering requests. */
 export async function startLlmWorker(
-  context: LlmWorkerContext,
+  context: ServiceDeps,
   options: LlmWorkerOptions,
 ): Promise<LlmWorker> {
   const { client, logger } = context;

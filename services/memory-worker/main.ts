@@ -12,10 +12,12 @@ import { createEmbedder } from "./embedders/mod.ts";
 import { startMemoryWorker } from "./service.ts";
 
 if (import.meta.main) {
-  await runService("memory-worker", async ({ client, logger, env }) => {
-    const config = readMemoryConfig(env);
-    const embedder = await createEmbedder(config.embedder);
-    logger.info("Embedder: {embedder}", { embedder: embedder?.id ?? "none (lexical search)" });
-    return await startMemoryWorker({ client, logger }, { config, embedder });
-  }, { mqtt: { clientId: "tars-memory", sourceName: "memory-worker", enableHeartbeat: true } });
+  await runService("memory-worker", {
+    readConfig: readMemoryConfig,
+    main: async ({ client, logger, config }) => {
+      const embedder = await createEmbedder(config.embedder);
+      logger.info("Embedder: {embedder}", { embedder: embedder?.id ?? "none (lexical search)" });
+      return await startMemoryWorker({ client, logger }, { config, embedder });
+    },
+  });
 }

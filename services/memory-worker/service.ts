@@ -11,9 +11,8 @@
  */
 import {
   ConfigError,
-  type Logger,
-  type MqttClient,
   RateLimitedLog,
+  type ServiceDeps,
   type Subscription,
   topics,
 } from "../../core/mod.ts";
@@ -29,14 +28,6 @@ import { MemoryWriter } from "./writer.ts";
 /** Bytes of a memory/results envelope besides its results and query (ids, counts, keys). */
 const RESULTS_OVERHEAD_BYTES = 2_048;
 const UTF8 = new TextEncoder();
-
-/** What the service needs from its context. */
-export interface MemoryWorkerContext {
-  /** The connected client. */
-  readonly client: MqttClient;
-  /** The service's logger. */
-  readonly logger: Logger;
-}
 
 /** Options of {@linkcode startMemoryWorker}. */
 export interface MemoryWorkerOptions {
@@ -81,7 +72,7 @@ export interface MemoryWorker {
  * names the path).
  */
 export async function startMemoryWorker(
-  context: MemoryWorkerContext,
+  context: ServiceDeps,
   options: MemoryWorkerOptions,
 ): Promise<MemoryWorker> {
   const { client, logger } = context;

@@ -26,17 +26,16 @@ export function forceCleanSession(env: Record<string, string | undefined>): bool
 if (import.meta.main) {
   const env = Deno.env.toObject();
   const overridden = forceCleanSession(env);
-  await runService(
-    "movement-service",
-    ({ client, logger, env }) => {
+  await runService("movement-service", {
+    readConfig: readMovementConfig,
+    main: (ctx) => {
       if (overridden) {
-        logger.warn(
+        ctx.logger.warn(
           "MQTT_CLEAN_SESSION=false is ignored by movement-service: a persistent session would " +
             "replay commands queued while it was offline, and the servos would run them",
         );
       }
-      return startMovementService({ client, logger }, { config: readMovementConfig(env) });
+      return startMovementService(ctx, { config: ctx.config });
     },
-    { env, mqtt: { clientId: "tars-movement" } },
-  );
+  }, { env });
 }

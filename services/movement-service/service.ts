@@ -13,9 +13,8 @@ import {
   clipText,
   type ConnectionState,
   filterOf,
-  type Logger,
-  type MqttClient,
   RateLimitedLog,
+  type ServiceDeps,
   type Subscription,
   TEST_MOVEMENT_COMMANDS,
   TestMovementRequest,
@@ -31,14 +30,6 @@ import {
 } from "./controller.ts";
 import type { ServoDriver } from "./drivers/driver.ts";
 import { createDriver } from "./drivers/mod.ts";
-
-/** What the service needs from its context. */
-export interface MovementServiceContext {
-  /** The connected client. */
-  readonly client: MqttClient;
-  /** The service's logger. */
-  readonly logger: Logger;
-}
 
 /** Options of {@linkcode startMovementService}. */
 export interface MovementServiceOptions {
@@ -74,7 +65,7 @@ export interface MovementService {
 
 /** Opens the driver, subscribes and starts executing commands. */
 export async function startMovementService(
-  context: MovementServiceContext,
+  context: ServiceDeps,
   options: MovementServiceOptions,
 ): Promise<MovementService> {
   const { client, logger } = context;

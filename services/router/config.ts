@@ -10,6 +10,8 @@ import {
   envVar,
   filterOf,
   readEnv,
+  serviceCatalog,
+  topicFor,
   topicMatches,
   topics,
 } from "../../core/mod.ts";
@@ -27,12 +29,20 @@ export const DEFAULT_LLM_NOT_CONFIGURED_TEXT = "My language model is not configu
 /** The default sentence spoken when the LLM fails or does not answer in time. */
 export const DEFAULT_LLM_FALLBACK_TEXT = "Sorry, my language model is not answering right now.";
 
+/** `system/health/<client id>` of tts-worker and stt-worker (their default client ids). */
+const HEALTH_TTS = topicFor(topics.systemHealth, {
+  client_id: serviceCatalog["tts-worker"].clientId,
+});
+const HEALTH_STT = topicFor(topics.systemHealth, {
+  client_id: serviceCatalog["stt-worker"].clientId,
+});
+
 /** The variables, their defaults and ranges. */
 export const ROUTER_ENV = {
   ONLINE_ANNOUNCE: envVar.bool(true),
   ONLINE_ANNOUNCE_TEXT: envVar.string("System online."),
-  TOPIC_HEALTH_TTS: envVar.string("system/health/tars-tts"),
-  TOPIC_HEALTH_STT: envVar.string("system/health/tars-stt"),
+  TOPIC_HEALTH_TTS: envVar.string(HEALTH_TTS),
+  TOPIC_HEALTH_STT: envVar.string(HEALTH_STT),
   ROUTER_TTS_VOICE: envVar.optionalString(),
   ROUTER_LLM_TTS_STREAM: envVar.bool(true),
   ROUTER_STREAM_MIN_CHARS: envVar.int(60, { min: 1, max: 100_000 }),
@@ -54,7 +64,8 @@ export const ROUTER_ENV = {
   ROUTER_WAKE_CANCEL_TEXT: envVar.optionalString(),
   ROUTER_WAKE_TIMEOUT_TEXT: envVar.optionalString(),
   ROUTER_WAKE_PHRASE_OPENS_GATE: envVar.bool(true),
-  ROUTER_UNGATED_SOURCES: envVar.list(["ui-web"]),
+  // ui-web's typed text: the envelope source of what ui-web publishes.
+  ROUTER_UNGATED_SOURCES: envVar.list([serviceCatalog["ui-web"].sourceName]),
   ROUTER_LIVE_MODE_DEFAULT: envVar.bool(false),
   ROUTER_LIVE_MODE_ENTER_PHRASE: envVar.string("enter live mode"),
   ROUTER_LIVE_MODE_EXIT_PHRASE: envVar.string("exit live mode"),
@@ -188,7 +199,7 @@ export function readRouterConfig(
       problems.push({
         variable: name,
         value: v[name],
-        expected: `a health topic ${healthFilter} (e.g. system/health/tars-tts)`,
+        expected: `a health topic ${healthFilter} (e.g. ${HEALTH_TTS})`,
       });
     }
   }

@@ -8,38 +8,20 @@
  *
  * @module
  */
-import {
-  type RunningService,
-  runService,
-  type RunServiceOptions,
-  type ServiceContext,
-} from "../../core/mod.ts";
-import { readRouterConfig } from "./config.ts";
+import { runService, type ServiceDefinition } from "../../core/mod.ts";
+import { readRouterConfig, type RouterConfig } from "./config.ts";
 import { startRouterService } from "./service.ts";
 
-/** The service's name and default MQTT client id. */
-export const ROUTER_CLIENT_ID = "tars-router";
-
 /**
- * `runService` options of the router: client id `tars-router`, envelope source `router` (what
- * py-tars' router put on everything it published), and de-duplication on by default as
- * py-tars' router had it (30 s, 2048 entries; `MQTT_DEDUPE_TTL=0` turns it off).
+ * The router for `runService`: reads its config, then starts routing. Its MQTT defaults
+ * (client id `tars-router`, envelope source `router`, de-duplication 30 s / 2048 entries as
+ * py-tars' router had it) come from the service catalog.
  */
-export const ROUTER_RUN_OPTIONS: RunServiceOptions = {
-  mqtt: {
-    clientId: ROUTER_CLIENT_ID,
-    sourceName: "router",
-    dedupeTtl: 30,
-    dedupeMaxEntries: 2048,
-  },
+export const routerService: ServiceDefinition<RouterConfig> = {
+  readConfig: readRouterConfig,
+  main: (ctx) => startRouterService(ctx, { config: ctx.config }),
 };
 
-/** The router's `main` for `runService`: reads its config and starts routing. */
-export function routerMain(context: ServiceContext): Promise<RunningService> {
-  const { client, logger, env } = context;
-  return startRouterService({ client, logger }, { config: readRouterConfig(env) });
-}
-
 if (import.meta.main) {
-  await runService("router", routerMain, ROUTER_RUN_OPTIONS);
+  await runService("router", routerService);
 }

@@ -7,23 +7,9 @@
  *
  * @module
  */
-import {
-  type Logger,
-  type MqttClient,
-  type QueueOptions,
-  type Subscription,
-  topics,
-} from "../../core/mod.ts";
+import { type QueueOptions, type ServiceDeps, type Subscription, topics } from "../../core/mod.ts";
 import type { RouterConfig } from "./config.ts";
 import { type RouterClock, RouterCore, type RouterOutputs } from "./router.ts";
-
-/** What the service needs from its context. */
-export interface RouterServiceContext {
-  /** The connected client. */
-  readonly client: MqttClient;
-  /** The service's logger. */
-  readonly logger: Logger;
-}
 
 /** Options of {@linkcode startRouterService}. */
 export interface RouterServiceOptions {
@@ -45,7 +31,7 @@ export interface RouterService {
 
 /** Subscribes the router's inputs and starts routing. */
 export async function startRouterService(
-  context: RouterServiceContext,
+  context: ServiceDeps,
   options: RouterServiceOptions,
 ): Promise<RouterService> {
   const { client, logger } = context;

@@ -14,30 +14,32 @@ import { createTranscriber, type Transcriber } from "./transcribers/mod.ts";
 import { loadVad } from "./vad.ts";
 
 if (import.meta.main) {
-  await runService("stt-worker", async ({ client, logger, env }) => {
-    const config = readSttConfig(env);
-    const vad = await loadVad(config);
-    let transcriber: Transcriber;
-    try {
-      transcriber = await createTranscriber(config);
-    } catch (error) {
-      await vad.close();
-      throw error;
-    }
-    const source = createAudioSource(config, client, logger);
-    try {
-      return await startSttWorker({ client, logger }, { config, source, vad, transcriber });
-    } catch (error) {
-      await Promise.allSettled([vad.close(), transcriber.close(), source.close()]);
-      if (config.audio.source === "file" || config.audio.source === "alsa") {
-        const variable = config.audio.source === "file" ? "AUDIO_FILE" : "AUDIO_SOURCE";
-        throw new ConfigError([{
-          variable,
-          value: config.audio.source === "file" ? config.audio.file! : "alsa",
-          expected: (error as Error).message,
-        }], "stt-worker configuration");
+  await runService("stt-worker", {
+    readConfig: readSttConfig,
+    main: async ({ client, logger, config }) => {
+      const vad = await loadVad(config);
+      let transcriber: Transcriber;
+      try {
+        transcriber = await createTranscriber(config);
+      } catch (error) {
+        await vad.close();
+        throw error;
       }
-      throw error;
-    }
-  }, { mqtt: { clientId: "tars-stt", enableHeartbeat: true } });
+      const source = createAudioSource(config, client, logger);
+      try {
+        return await startSttWorker({ client, logger }, { config, source, vad, transcriber });
+      } catch (error) {
+        await Promise.allSettled([vad.close(), transcriber.close(), source.close()]);
+        if (config.audio.source === "file" || config.audio.source === "alsa") {
+          const variable = config.audio.source === "file" ? "AUDIO_FILE" : "AUDIO_SOURCE";
+          throw new ConfigError([{
+            variable,
+            value: config.audio.source === "file" ? config.audio.file! : "alsa",
+            expected: (error as Error).message,
+          }], "stt-worker configuration");
+        }
+        throw error;
+      }
+    },
+  });
 }

@@ -15,9 +15,8 @@
 import {
   clipText,
   type FinalTranscript,
-  type Logger,
-  type MqttClient,
   RateLimitedLog,
+  type ServiceDeps,
   type SpeechEndReason,
   type Subscription,
   TEXT_LIMITS,
@@ -35,14 +34,6 @@ import type { VoiceActivityDetector } from "./vad.ts";
 
 /** Quiet frames right after an unmute are skipped below this RMS (py-tars 180). */
 export const UNMUTE_GUARD_RMS = 180;
-
-/** What the service needs from its context. */
-export interface SttServiceContext {
-  /** The connected client. */
-  readonly client: MqttClient;
-  /** The service's logger. */
-  readonly logger: Logger;
-}
 
 /** Options of {@linkcode startSttWorker}. */
 export interface SttServiceOptions {
@@ -116,7 +107,7 @@ function uttId(): string {
 
 /** Starts the worker: subscribes, opens the source and runs the capture loop. */
 export async function startSttWorker(
-  context: SttServiceContext,
+  context: ServiceDeps,
   options: SttServiceOptions,
 ): Promise<SttService> {
   const { client, logger } = context;

@@ -10,9 +10,8 @@ import { readTtsConfig } from "./config.ts";
 import { startTtsService } from "./service.ts";
 
 if (import.meta.main) {
-  await runService(
-    "tts-worker",
-    ({ client, logger, env }) => startTtsService({ client, logger }, readTtsConfig(env)),
-    { mqtt: { clientId: "tars-tts" } },
-  );
+  await runService("tts-worker", {
+    readConfig: readTtsConfig,
+    main: (ctx) => startTtsService(ctx, { config: ctx.config }),
+  });
 }

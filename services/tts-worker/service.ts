@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Logger, MqttClient, Subscription, TtsControl, TtsSay } from "../../core/mod.ts";
+import type { ServiceDeps, Subscription, TtsControl, TtsSay } from "../../core/mod.ts";
 import { topics } from "../../core/mod.ts";
 import { SayAggregator } from "./aggregator.ts";
 import type { TtsConfig } from "./config.ts";
@@ -15,16 +15,13 @@ import { type AudioSink, createSink } from "./sinks/mod.ts";
 import { Speaker, type SpeechJob } from "./speaker.ts";
 import { markdownToSpeech, splitSentences } from "./text.ts";
 
-/** What the service needs from its process. */
-export interface TtsServiceDeps {
-  /** The connected client. */
-  readonly client: MqttClient;
-  /** The service logger. */
-  readonly logger: Logger;
-}
-
-/** Options for tests and the bench: ready-made backends instead of the configured ones. */
-export interface TtsServiceOverrides {
+/**
+ * Options of {@linkcode startTtsService}: the config, and for tests and the bench ready-made
+ * backends instead of the configured ones.
+ */
+export interface TtsServiceOptions {
+  /** The configuration (`readTtsConfig`). */
+  readonly config: TtsConfig;
   /** Use this engine instead of `TTS_PROVIDER`'s. */
   readonly engine?: SpeechEngine;
   /** Use this sink instead of `TTS_SINK`'s. */
@@ -51,11 +48,11 @@ const STOPPED_MEMORY = 64;
 
 /** Starts the worker on a connected client. */
 export async function startTtsService(
-  deps: TtsServiceDeps,
-  config: TtsConfig,
-  overrides: TtsServiceOverrides = {},
+  deps: ServiceDeps,
+  options: TtsServiceOptions,
 ): Promise<TtsService> {
   const { client, logger } = deps;
+  const { config, ...overrides } = options;
   const engine = overrides.engine ?? await createEngine(config, ({ error, stage }) => {
     logger.warn(
       "Piper voice {voice} unusable ({stage}): {error}; speaking with espeak-ng instead",

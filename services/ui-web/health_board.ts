@@ -6,20 +6,12 @@
  *
  * @module
  */
-import type { HealthPing } from "../../core/mod.ts";
+import { type HealthPing, serviceCatalog, serviceNames } from "../../core/mod.ts";
 
-/** The client ids of the nine TARS services, shown before they report (py-tars defaults). */
-export const KNOWN_CLIENT_IDS: readonly string[] = Object.freeze([
-  "tars-router",
-  "tars-llm",
-  "tars-memory",
-  "tars-tts",
-  "tars-stt",
-  "wake-activation",
-  "tars-movement",
-  "tars-camera",
-  "ui-web",
-]);
+/** The client ids of the TARS services (the core service catalog), shown before they report. */
+export const KNOWN_CLIENT_IDS: readonly string[] = Object.freeze(
+  serviceNames.map((name) => serviceCatalog[name].clientId),
+);
 
 /**
  * What a tile shows: `waiting` (nothing heard yet), `starting` (connected, still setting up),

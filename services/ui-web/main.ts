@@ -8,23 +8,13 @@
  *
  * @module
  */
-import { ConfigError, EXIT_CONFIG, runService } from "../../core/mod.ts";
-import { readUiWebConfig, type UiWebConfig } from "./config.ts";
+import { runService } from "../../core/mod.ts";
+import { readUiWebConfig } from "./config.ts";
 import { startUiWeb } from "./server.ts";
 
 if (import.meta.main) {
-  // Checked before connecting, so a bad setting is reported even when the broker is down.
-  let config: UiWebConfig;
-  try {
-    config = readUiWebConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    Deno.exit(EXIT_CONFIG);
-  }
-  await runService(
-    "ui-web",
-    ({ client, logger }) => startUiWeb({ client, logger, config }),
-    { mqtt: { clientId: "ui-web" } },
-  );
+  await runService("ui-web", {
+    readConfig: readUiWebConfig,
+    main: (ctx) => startUiWeb(ctx, { config: ctx.config }),
+  });
 }

@@ -3,20 +3,16 @@
  *
  * @module
  */
-import { HostAllowList, type Logger, type MqttClient } from "../../core/mod.ts";
+import { HostAllowList, type ServiceDeps } from "../../core/mod.ts";
 import { DashboardBridge } from "./bridge.ts";
 import type { UiWebConfig } from "./config.ts";
 import { EventHub } from "./event_hub.ts";
 import { createHandler, type HttpApp } from "./http_app.ts";
 import { DEFAULT_STATIC_DIR, StaticFiles } from "./static_files.ts";
 
-/** What {@linkcode startUiWeb} needs. */
-export interface UiWebDeps {
-  /** The service's MQTT client, connected. */
-  readonly client: MqttClient;
-  /** Where it logs. */
-  readonly logger: Logger;
-  /** Its configuration. */
+/** Options of {@linkcode startUiWeb}. */
+export interface UiWebOptions {
+  /** Its configuration (`readUiWebConfig`). */
   readonly config: UiWebConfig;
   /** The page's folder; default `static/` beside this module. */
   readonly staticDir?: URL | string;
@@ -41,9 +37,13 @@ export interface UiWebServer {
 }
 
 /** Subscribes, starts the HTTP server and resolves once it listens. */
-export async function startUiWeb(deps: UiWebDeps): Promise<UiWebServer> {
-  const { client, logger, config } = deps;
-  const files = await StaticFiles.load(deps.staticDir ?? DEFAULT_STATIC_DIR);
+export async function startUiWeb(
+  deps: ServiceDeps,
+  options: UiWebOptions,
+): Promise<UiWebServer> {
+  const { client, logger } = deps;
+  const { config } = options;
+  const files = await StaticFiles.load(options.staticDir ?? DEFAULT_STATIC_DIR);
   const hub = new EventHub({ maxClients: config.maxClients });
   const bridge = new DashboardBridge({
     client,
@@ -52,7 +52,7 @@ export async function startUiWeb(deps: UiWebDeps): Promise<UiWebServer> {
     staleAfterMs: config.staleAfterMs,
     historySize: config.historySize,
     memoryTimeoutMs: config.memoryTimeoutMs,
-    now: deps.now,
+    now: options.now,
   });
   await bridge.start();
   const app = createHandler({

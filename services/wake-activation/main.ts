@@ -41,29 +41,31 @@ export async function loadScorer(config: WakeConfig): Promise<OpenWakeWordScorer
 }
 
 if (import.meta.main) {
-  await runService("wake-activation", async ({ client, logger, env }) => {
-    const config = readWakeConfig(env);
-    let scorer: OpenWakeWordScorer;
-    try {
-      scorer = await loadScorer(config);
-    } catch (error) {
-      // py-tars announced a missing model as wake/event "error" before stopping.
-      await client.publishEvent(topics.wakeEvent, {
-        type: "error",
-        cause: "model_unavailable",
-        ts: Date.now() / 1000,
-      }).catch(() => {});
-      throw error;
-    }
-    logger.info("Wake model {model} (window {window}), threshold {threshold}", {
-      model: scorer.name,
-      window: scorer.windowSize,
-      threshold: config.gate.threshold,
-    });
-    return await startWakeActivation({ client, logger }, {
-      config,
-      firstScorer: scorer,
-      createScorer: () => loadScorer(config),
-    });
-  }, { mqtt: { clientId: "wake-activation" } });
+  await runService("wake-activation", {
+    readConfig: readWakeConfig,
+    main: async ({ client, logger, config }) => {
+      let scorer: OpenWakeWordScorer;
+      try {
+        scorer = await loadScorer(config);
+      } catch (error) {
+        // py-tars announced a missing model as wake/event "error" before stopping.
+        await client.publishEvent(topics.wakeEvent, {
+          type: "error",
+          cause: "model_unavailable",
+          ts: Date.now() / 1000,
+        }).catch(() => {});
+        throw error;
+      }
+      logger.info("Wake model {model} (window {window}), threshold {threshold}", {
+        model: scorer.name,
+        window: scorer.windowSize,
+        threshold: config.gate.threshold,
+      });
+      return await startWakeActivation({ client, logger }, {
+        config,
+        firstScorer: scorer,
+        createScorer: () => loadScorer(config),
+      });
+    },
+  });
 }

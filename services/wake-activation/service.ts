@@ -11,10 +11,9 @@
  */
 import {
   filterOf,
-  type Logger,
   type MessageContext,
-  type MqttClient,
   RateLimitedLog,
+  type ServiceDeps,
   type Subscription,
   topics,
 } from "../../core/mod.ts";
@@ -22,14 +21,6 @@ import type { WakeConfig } from "./config.ts";
 import { WakeDetector } from "./detector.ts";
 import type { WakeScorer } from "./scorer.ts";
 import { WakeSession } from "./session.ts";
-
-/** What the service needs from its context. */
-export interface WakeServiceContext {
-  /** The connected client. */
-  readonly client: MqttClient;
-  /** The service's logger. */
-  readonly logger: Logger;
-}
 
 /** Options of {@linkcode startWakeActivation}. */
 export interface WakeServiceOptions {
@@ -67,7 +58,7 @@ export interface WakeService {
 
 /** Subscribes and starts listening. */
 export async function startWakeActivation(
-  context: WakeServiceContext,
+  context: ServiceDeps,
   options: WakeServiceOptions,
 ): Promise<WakeService> {
   const { client, logger } = context;

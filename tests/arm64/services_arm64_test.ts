@@ -26,11 +26,12 @@ import {
   type HealthPing,
   type LLMRequest,
   type MemoryResults,
+  type ServiceName,
   topics,
   type TtsSay,
   type WakeEvent,
 } from "../../core/mod.ts";
-import { type ServiceName, serviceTable } from "../../ops/services.ts";
+import { serviceTable } from "../../ops/services.ts";
 import {
   type Arm64Env,
   nativeLibraries,

@@ -6,8 +6,7 @@
  * something other than py-tars' default.
  */
 import assert from "node:assert/strict";
-import { MqttClientConfig } from "../../core/mod.ts";
-import { type ServiceName, serviceNames } from "../../ops/services.ts";
+import { MqttClientConfig, type ServiceName, serviceNames } from "../../core/mod.ts";
 import { CORE_ENV_NAMES, type Env, SERVICE_ENV } from "../helpers/service_env.ts";
 
 const PY_TARS = JSON.parse(

@@ -7,8 +7,8 @@
  * and compose load the file is checked in systemd_units_test.ts and compose_test.ts.
  */
 import assert from "node:assert/strict";
-import { MqttClientConfig } from "../../core/mod.ts";
-import { type ServiceName, serviceNames, serviceTable } from "../../ops/services.ts";
+import { MqttClientConfig, type ServiceName, serviceNames } from "../../core/mod.ts";
+import { serviceTable } from "../../ops/services.ts";
 import { readCameraConfig } from "../../services/camera-service/config.ts";
 import { readMovementConfig } from "../../services/movement-service/config.ts";
 import { readSttConfig } from "../../services/stt-worker/config.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { MqttClient } from "../../core/mod.ts";
+import { getLogger, type MqttClient } from "../../core/mod.ts";
 import { readCameraConfig } from "../../services/camera-service/config.ts";
 import { type CameraService, startCameraService } from "../../services/camera-service/service.ts";
 import { testClient } from "./wait.ts";
@@ -39,7 +39,9 @@ export async function startTestCamera(
   });
   await client.connect({ timeoutMs: 10_000 });
   try {
-    const service = await startCameraService({ client }, { config });
+    const service = await startCameraService({ client, logger: getLogger("camera-service") }, {
+      config,
+    });
     return {
       service,
       client,

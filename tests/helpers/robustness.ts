@@ -20,8 +20,14 @@
  */
 import { Buffer } from "node:buffer";
 import type { MqttClient as MqttJsClient } from "mqtt";
-import { type MqttClient, topicFor, topicList, type TopicSpec } from "../../core/mod.ts";
-import { type ServiceName, serviceTable } from "../../ops/services.ts";
+import {
+  type MqttClient,
+  type ServiceName,
+  topicFor,
+  topicList,
+  type TopicSpec,
+} from "../../core/mod.ts";
+import { serviceTable } from "../../ops/services.ts";
 import { startBroker, type TestBroker } from "./broker.ts";
 import { FAMILIES, type Family, hostilePayloads } from "./robustness_payloads.ts";
 import { spawnService } from "./service_process.ts";

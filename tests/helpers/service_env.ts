@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { MQTT_ENV_NAMES } from "../../core/mod.ts";
-import type { ServiceName } from "../../ops/services.ts";
+import { MQTT_ENV_NAMES, type ServiceName } from "../../core/mod.ts";
 import { CAMERA_ENV, readCameraConfig } from "../../services/camera-service/config.ts";
 import { HA_BRIDGE_ENV, readHaBridgeConfig } from "../../services/ha-bridge/config.ts";
 import { LLM_ENV, LLM_ENV_ALIASES, readLlmConfig } from "../../services/llm-worker/config.ts";

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type ServiceName, serviceTable } from "../../ops/services.ts";
+import { type ServiceName } from "../../core/mod.ts";
+import { serviceTable } from "../../ops/services.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 

@@ -78,8 +78,7 @@ export async function startTtsHarness(env: Record<string, string> = {}): Promise
   const engine = new RecordingEngine();
   const service = await startTtsService(
     { client: serviceClient, logger: getLogger("tts-worker-test") },
-    config,
-    { engine },
+    { config, engine },
   );
   return {
     broker,

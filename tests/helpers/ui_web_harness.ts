@@ -48,7 +48,7 @@ export async function startUiWebHarness(opts: UiWebHarnessOptions = {}): Promise
       shutdownGraceMs: 500,
     });
     await uiClient.connect({ timeoutMs: 10_000 });
-    const server = await startUiWeb({ client: uiClient, logger: getLogger("ui-web"), config });
+    const server = await startUiWeb({ client: uiClient, logger: getLogger("ui-web") }, { config });
     const ui = uiClient;
     return {
       broker,

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { COMPILE_TARGETS } from "../../ops/compile.ts";
-import { existingServices, type ServiceName } from "../../ops/services.ts";
+import { type ServiceName } from "../../core/mod.ts";
+import { existingServices } from "../../ops/services.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { rawClient, waitFor } from "../helpers/wait.ts";
 

@@ -4,8 +4,8 @@
  * dashboard's tile of a stalled service (SIGSTOP) turning `stale`, then back when it resumes.
  */
 import assert from "node:assert/strict";
-import { topics } from "../../core/mod.ts";
-import { type ServiceName, serviceTable } from "../../ops/services.ts";
+import { type ServiceName, topics } from "../../core/mod.ts";
+import { serviceTable } from "../../ops/services.ts";
 import { freePort, startBroker } from "../helpers/broker.ts";
 import { spawnService, stopService } from "../helpers/service_process.ts";
 import { testClient, waitFor } from "../helpers/wait.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { topicList, topicMatches } from "../../core/mod.ts";
+import { serviceNames, topicList, topicMatches } from "../../core/mod.ts";
 import {
   ACL_FILE,
   aclRules,
@@ -17,7 +17,7 @@ import {
   WRITER_PARAMS,
 } from "../../ops/mosquitto/acl.ts";
 import { makePasswords } from "../../ops/mosquitto/make_passwords.ts";
-import { serviceNames, serviceTable } from "../../ops/services.ts";
+import { serviceTable } from "../../ops/services.ts";
 import { STT_ENV } from "../../services/stt-worker/config.ts";
 import { UI_SOURCE } from "../../services/ui-web/bridge.ts";
 import { brokerKind, startBroker } from "../helpers/broker.ts";

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { type ServiceName, serviceTable } from "../../ops/services.ts";
+import { type ServiceName } from "../../core/mod.ts";
+import { serviceTable } from "../../ops/services.ts";
 import { brokerKind, freePort } from "../helpers/broker.ts";
 import { spawnService, stopService } from "../helpers/service_process.ts";
 import { startShippedMosquitto } from "../helpers/shipped_mosquitto.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { runService, topics, type TtsSay } from "../../core/mod.ts";
-import { ROUTER_RUN_OPTIONS, routerMain } from "../../services/router/main.ts";
+import { routerService } from "../../services/router/main.ts";
 import { DEFAULT_LLM_NOT_CONFIGURED_TEXT } from "../../services/router/config.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { spawnService, stopService } from "../helpers/service_process.ts";
@@ -33,8 +33,7 @@ Deno.test("router + llm-worker without an LLM: the fallback tells how to configu
   // A clean environment: no OPENAI_API_KEY / LLM_BASE_URL from the developer's shell.
   const llm = spawnService("llm-worker", env);
   const stop = new AbortController();
-  const router = runService("router", routerMain, {
-    ...ROUTER_RUN_OPTIONS,
+  const router = runService("router", routerService, {
     env: { MQTT_URL: broker.url, LOG_LEVEL: "error", ROUTER_LIVE_MODE_DEFAULT: "1" },
     logging: { sink: () => {} },
     exit: false,

@@ -14,7 +14,7 @@ import {
   topics,
   type TtsSay,
 } from "../../core/mod.ts";
-import { ROUTER_RUN_OPTIONS, routerMain } from "../../services/router/main.ts";
+import { routerService } from "../../services/router/main.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { spawnService, stopService } from "../helpers/service_process.ts";
 import { rawClient, testClient, waitFor } from "../helpers/wait.ts";
@@ -29,8 +29,7 @@ interface Seen {
 
 function startRouter(url: string, env: Record<string, string> = {}) {
   const stop = new AbortController();
-  const exited = runService("router", routerMain, {
-    ...ROUTER_RUN_OPTIONS,
+  const exited = runService("router", routerService, {
     env: { MQTT_URL: url, LOG_LEVEL: "error", ...env },
     logging: { sink: () => {} },
     exit: false,
@@ -285,8 +284,7 @@ Deno.test("router service: main.ts as a process answers, reports health and exit
 
 Deno.test("router service: an invalid configuration exits 78 naming the variable", async () => {
   await using broker = await startBroker();
-  const code = await runService("router", routerMain, {
-    ...ROUTER_RUN_OPTIONS,
+  const code = await runService("router", routerService, {
     env: { MQTT_URL: broker.url, ROUTER_WAKE_WINDOW_SEC: "soon" },
     logging: { sink: () => {} },
     exit: false,

@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { SERVICE_V8_FLAGS, serviceNames, serviceTable } from "../../ops/services.ts";
+import { serviceNames } from "../../core/mod.ts";
+import { SERVICE_V8_FLAGS, serviceTable } from "../../ops/services.ts";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/v8/young_generation.ts", import.meta.url));
 

@@ -4,7 +4,8 @@
  * py-tars' clients without one did). Client ids, and so health topics, stay as they are.
  */
 import assert from "node:assert/strict";
-import { type ServiceName, serviceTable } from "../../ops/services.ts";
+import { type ServiceName } from "../../core/mod.ts";
+import { serviceTable } from "../../ops/services.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { spawnService, stopService } from "../helpers/service_process.ts";
 import { collect, rawClient, waitFor } from "../helpers/wait.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { serviceNames } from "../../ops/services.ts";
+import { serviceNames } from "../../core/mod.ts";
 
 const SYSTEMD_DIR = new URL("../../ops/systemd/", import.meta.url);
 

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { runService, topics, type TurnTiming } from "../../core/mod.ts";
-import { ROUTER_RUN_OPTIONS, routerMain } from "../../services/router/main.ts";
+import { routerService } from "../../services/router/main.ts";
 import { startUiWebHarness } from "../helpers/ui_web_harness.ts";
 import { sleep, waitFor } from "../helpers/wait.ts";
 
@@ -41,8 +41,7 @@ Deno.test("ui-web traces a turn through the real router: /api/state and system/t
   });
 
   const stop = new AbortController();
-  const router = runService("router", routerMain, {
-    ...ROUTER_RUN_OPTIONS,
+  const router = runService("router", routerService, {
     env: {
       MQTT_URL: h.broker.url,
       LOG_LEVEL: "error",

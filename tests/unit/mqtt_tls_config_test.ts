@@ -71,7 +71,8 @@ Deno.test("MQTT TLS config: an unreadable or non-PEM file is a ConfigError that 
 Deno.test("MQTT TLS config: every service may read the TLS files wherever they are", async () => {
   // MQTT_CA_FILE / MQTT_CERT_FILE / MQTT_KEY_FILE can be anywhere (e.g. /etc/tars/tls/): a
   // service whose --allow-read is narrowed to some folders must list where those live.
-  const { serviceNames, serviceTable } = await import("../../ops/services.ts");
+  const { serviceTable } = await import("../../ops/services.ts");
+  const { serviceNames } = await import("../../core/mod.ts");
   for (const name of serviceNames) {
     assert.ok(serviceTable[name].permissions.includes("--allow-read"), name);
   }

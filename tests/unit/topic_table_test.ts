@@ -10,7 +10,7 @@ import {
   topicParams,
   topics,
 } from "../../core/contracts/mod.ts";
-import { serviceNames } from "../../ops/services.ts";
+import { serviceNames } from "../../core/mod.ts";
 
 const SERVICES = new Set<string>([...serviceNames, "esp32", "homeassistant", "*"]);
 
