@@ -47,9 +47,11 @@ import { encodeEvent, oversizeProblem, resolveTarget, validateOutgoing } from ".
 import { replyFilterOf, RequestTracker } from "./requests.ts";
 import { BrokerSubscriptions } from "./subscriptions.ts";
 import { assertTopicFilter } from "./topic_match.ts";
+import { SubscriptionGroup } from "./group.ts";
 import type {
   ConnectionState,
   ConnectionStateListener,
+  DetachedPublishOptions,
   HealthStatus,
   MessageHandler,
   MqttClientOptions,
@@ -65,7 +67,12 @@ import type {
 export type {
   ConnectionState,
   ConnectionStateListener,
+  DeliveryOptions,
+  DetachedPublishOptions,
   HealthStatus,
+  InvalidHandler,
+  InvalidKind,
+  InvalidMessage,
   MessageContext,
   MessageHandler,
   MqttClientOptions,
@@ -79,6 +86,7 @@ export type {
   TopicSubscribeOptions,
 } from "./types.ts";
 export { RequestTimeoutError } from "./requests.ts";
+export { SubscriptionGroup } from "./group.ts";
 
 /**
  * The shared MQTT client.
@@ -391,6 +399,53 @@ export class MqttClient {
     ).then(() => envelope.id);
   }
 
+  /**
+   * Fire-and-forget `publishEvent`: never throws or rejects. A failure (invalid data, not
+   * connected, broker error, too big) is counted in `metrics().detachedFailed`, logged as a
+   * warning at most once per 10 s per topic and kind of error, and passed to `options.onError`.
+   *
+   * @example
+   * ```ts
+   * client.publishDetached(topics.ttsSay, { text: "On it." }, { correlationId: ctx.correlationId });
+   * ```
+   */
+  publishDetached<S extends TopicSpec>(
+    spec: S,
+    data: PayloadInputOf<S>,
+    options?: DetachedPublishOptions,
+  ): void;
+  /** Fire-and-forget envelope to a plain topic; `options.eventType` is required. */
+  publishDetached(
+    topic: string,
+    data: Record<string, unknown>,
+    options: DetachedPublishOptions & { eventType: string },
+  ): void;
+  publishDetached(
+    target: TopicSpec | string,
+    data: unknown,
+    options: DetachedPublishOptions = {},
+  ): void {
+    const topic = typeof target === "string" ? target : target.topic;
+    (this.publishEvent as (t: TopicSpec | string, d: unknown, o: PublishEventOptions) => Promise<
+      string
+    >)(target, data, options).catch((error: Error) => {
+      this.#metrics.detachedFailed++;
+      this.#warnings.maybe(
+        `detached:${topic}:${error?.name ?? typeof error}`,
+        (suppressed) =>
+          this.#log.warn("Could not publish to {topic}: {error}", { topic, error, suppressed }),
+      );
+      try {
+        options.onError?.(error);
+      } catch (hookError) {
+        this.#log.error("The onError hook of a publish to {topic} failed: {error}", {
+          topic,
+          error: hookError,
+        });
+      }
+    });
+  }
+
   /** Publishes bare JSON (no envelope), e.g. for ESP32 topics; validated for table topics. */
   async publishJson(
     target: TopicSpec | string,
@@ -472,6 +527,21 @@ export class MqttClient {
   }
 
   // ---------------------------------------------------------------- subscribing
+
+  /**
+   * A {@linkcode SubscriptionGroup}: subscribe through it like through the client, and one
+   * `close()` removes everything it subscribed.
+   *
+   * @example
+   * ```ts
+   * const group = client.group();
+   * await group.subscribe(topics.sttFinal, onFinal, { ignoreRetained: true });
+   * await group.close();
+   * ```
+   */
+  group(): SubscriptionGroup {
+    return new SubscriptionGroup(this);
+  }
 
   /**
    * Subscribes a handler to a topic of the table (payload validated with its schema;

@@ -17,14 +17,18 @@ import {
   decodeFor,
   type DecodeRule,
   IncomingPayload,
+  invalidKind,
   rejectionKind,
+  unvalidatedData,
 } from "./incoming.ts";
 import type { ClientMetrics } from "./metrics.ts";
 import { topicLimit } from "./outgoing.ts";
 import { SubscriptionRegistry } from "./registry.ts";
 import type {
+  DeliveryOptions,
+  InvalidHandler,
+  InvalidMessage,
   MessageHandler,
-  QueueOptions,
   RawSubscribeOptions,
   SubscribeOptions,
   TopicSubscribeOptions,
@@ -41,12 +45,16 @@ export interface Registration extends DecodeRule {
   readonly qos: QoS;
   /** Payload limit in bytes; `null`: the limit of the arriving topic's row. */
   readonly maxBytes: number | null;
+  /** Retained copies are skipped. */
+  readonly ignoreRetained: boolean;
+  /** Called for each rejected message; `null`: none. */
+  readonly onInvalid: InvalidHandler | null;
   /** The handler's queue. */
   readonly queue: HandlerQueue<DecodedMessage>;
 }
 
 /** How to register a handler (the client's subscribe options, resolved). */
-export interface RegisterOptions extends QueueOptions {
+export interface RegisterOptions extends DeliveryOptions {
   /** Payload schema. */
   schema?: z.ZodType;
   /** Wire encoding; default `envelope`. */
@@ -122,6 +130,8 @@ export class Dispatcher {
       acceptRaw: options.acceptRaw ?? false,
       eventType: options.eventType ?? null,
       maxBytes: options.maxBytes ?? null,
+      ignoreRetained: options.ignoreRetained ?? false,
+      onInvalid: options.onInvalid ?? null,
       queue: new HandlerQueue<DecodedMessage>({
         maxSize: options.queueSize ?? 256,
         concurrency: options.concurrency ?? 1,
@@ -199,13 +209,14 @@ export class Dispatcher {
   dispatch(packet: IncomingPacket, done: () => void): void {
     const topic = packet.topic;
     let matches = this.registry.matching(topic);
+    if (packet.retain && matches.length > 0) matches = withoutRetainedIgnored(matches);
     if (matches.length === 0) {
       done();
       return;
     }
     const incoming = new IncomingPayload(packet.payload);
     // The size limit comes first: an oversized payload is never parsed or hashed.
-    matches = this.#withinLimits(matches, topic, incoming.raw.byteLength);
+    matches = this.#withinLimits(matches, topic, incoming.raw.byteLength, packet.retain);
     if (matches.length === 0) {
       done();
       return;
@@ -226,7 +237,7 @@ export class Dispatcher {
     for (const reg of matches) {
       const message = decodeFor(reg, topic, incoming, packet.retain);
       if (typeof message === "string") {
-        this.#reject(reg, topic, message);
+        this.#reject(reg, topic, message, incoming, packet.retain);
         continue;
       }
       const wait = reg.queue.push(message);
@@ -244,6 +255,7 @@ export class Dispatcher {
     matches: readonly Registration[],
     topic: string,
     size: number,
+    retained: boolean,
   ): readonly Registration[] {
     let kept: Registration[] | null = null;
     for (let i = 0; i < matches.length; i++) {
@@ -266,11 +278,21 @@ export class Dispatcher {
             { size, topic, filter: reg.filter, limit, suppressed },
           ),
       );
+      if (reg.onInvalid) {
+        const reason = `oversized: ${size} bytes, the limit is ${limit}`;
+        this.#notify(reg, topic, reason, { kind: "oversized", size, retained });
+      }
     }
     return kept ?? matches;
   }
 
-  #reject(reg: Registration, topic: string, reason: string): void {
+  #reject(
+    reg: Registration,
+    topic: string,
+    reason: string,
+    incoming: IncomingPayload,
+    retained: boolean,
+  ): void {
     this.#metrics.invalid++;
     // One line per subscription and kind of problem, not per topic: a flood of bad messages
     // over many topics of one wildcard must not flood the log.
@@ -279,6 +301,30 @@ export class Dispatcher {
       (suppressed) =>
         this.#log.warn("Rejected a message on {topic}: {reason}", { topic, reason, suppressed }),
     );
+    if (reg.onInvalid) {
+      const kind = invalidKind(reason);
+      const size = incoming.raw.byteLength;
+      this.#notify(reg, topic, reason, {
+        kind,
+        size,
+        retained,
+        data: kind === "schema" ? unvalidatedData(reg, incoming) : undefined,
+      });
+    }
+  }
+
+  /** Calls the registration's `onInvalid`; a hook that throws is logged, never propagated. */
+  #notify(reg: Registration, topic: string, reason: string, message: InvalidMessage): void {
+    try {
+      reg.onInvalid?.(topic, reason, message);
+    } catch (error) {
+      this.#metrics.handlerErrors++;
+      this.#log.error("The onInvalid hook of {filter} failed on {topic}: {error}", {
+        filter: reg.filter,
+        topic,
+        error,
+      });
+    }
   }
 }
 
@@ -329,4 +375,12 @@ export function replyListenerOptions(spec: TopicSpec): RegisterOptions {
     concurrency: 16,
     queueSize: 1024,
   };
+}
+
+/** `matches` without the registrations that ignore retained copies (the same array if none). */
+function withoutRetainedIgnored(matches: readonly Registration[]): readonly Registration[] {
+  for (const reg of matches) {
+    if (reg.ignoreRetained) return matches.filter((r) => !r.ignoreRetained);
+  }
+  return matches;
 }

@@ -9,6 +9,7 @@
 import type { z } from "zod";
 import { Envelope, epochSeconds, newMessageId } from "../contracts/envelope.ts";
 import type { Wire } from "../contracts/topic.ts";
+import type { InvalidKind } from "./types.ts";
 
 // Shared codecs: `decode()` without `stream` keeps no state between calls.
 const UTF8_DECODER = new TextDecoder();
@@ -178,4 +179,24 @@ export function decodeFor(
  */
 export function rejectionKind(reason: string): string {
   return reason.split(/[:(]/, 1)[0].trim().slice(0, 40);
+}
+
+/**
+ * The value `rule`'s schema saw in `incoming` (the envelope's data, or the bare JSON), for
+ * reporting a schema rejection; `undefined` when it is not JSON or not an envelope.
+ */
+export function unvalidatedData(rule: DecodeRule, incoming: IncomingPayload): unknown {
+  const parsed = incoming.json();
+  if (!parsed.ok) return undefined;
+  if (rule.wire !== "envelope") return parsed.value;
+  const envelope = incoming.envelope();
+  if (envelope) return envelope.data;
+  return rule.acceptRaw && isPlainObject(parsed.value) ? parsed.value : undefined;
+}
+
+/** The {@linkcode InvalidKind} of a {@linkcode decodeFor} rejection reason. */
+export function invalidKind(reason: string): InvalidKind {
+  if (reason.startsWith("schema")) return "schema";
+  if (reason.startsWith("not an envelope")) return "not an envelope";
+  return "not JSON";
 }

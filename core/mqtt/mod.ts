@@ -6,7 +6,12 @@
 export {
   type ConnectionState,
   type ConnectionStateListener,
+  type DeliveryOptions,
+  type DetachedPublishOptions,
   type HealthStatus,
+  type InvalidHandler,
+  type InvalidKind,
+  type InvalidMessage,
   type MessageContext,
   type MessageHandler,
   MqttClient,
@@ -19,6 +24,7 @@ export {
   RequestTimeoutError,
   type SubscribeOptions,
   type Subscription,
+  SubscriptionGroup,
   type TopicSubscribeOptions,
 } from "./client.ts";
 export { type BackoffOptions, ExponentialBackoff } from "./backoff.ts";

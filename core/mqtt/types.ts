@@ -61,14 +61,50 @@ export interface QueueOptions {
   handlerTimeoutMs?: number;
 }
 
+/** What kind of problem made the client reject a message (see {@linkcode InvalidHandler}). */
+export type InvalidKind = "oversized" | "not JSON" | "not an envelope" | "schema";
+
+/** The details of a rejected message, beside its topic and reason. */
+export interface InvalidMessage {
+  /** The kind of problem. */
+  readonly kind: InvalidKind;
+  /** The payload size in bytes. */
+  readonly size: number;
+  /** Whether the broker delivered it as retained. */
+  readonly retained: boolean;
+  /**
+   * For `schema`: the value the schema refused (the envelope's data, or the bare JSON). For
+   * a caller to answer it (e.g. echo a request id); it is NOT valid, treat it as untrusted.
+   */
+  readonly data?: unknown;
+}
+
+/**
+ * Called, synchronously and outside the handler queue, for each message of a subscription
+ * that the client rejects (too big, not JSON, not an envelope, refused by the schema) after
+ * counting and logging it (rate-limited). `reason` is the logged text.
+ */
+export type InvalidHandler = (topic: string, reason: string, message: InvalidMessage) => void;
+
+/** Delivery options of every subscription: queueing plus what never reaches the handler. */
+export interface DeliveryOptions extends QueueOptions {
+  /**
+   * Retained copies never reach the handler (nor `onInvalid`): for commands and events that
+   * must be live. Default false.
+   */
+  ignoreRetained?: boolean;
+  /** Called for each rejected message (see {@linkcode InvalidHandler}). */
+  onInvalid?: InvalidHandler;
+}
+
 /** Options of a subscription to a topic of the table. */
-export interface TopicSubscribeOptions extends QueueOptions {
+export interface TopicSubscribeOptions extends DeliveryOptions {
   /** Fills every `{param}` of the topic; without `params` each one subscribes as `+`. */
   params?: Record<string, string>;
 }
 
 /** Options of a subscription to a plain filter string. */
-export interface SubscribeOptions<T> extends QueueOptions {
+export interface SubscribeOptions<T> extends DeliveryOptions {
   /** Payload schema; without it the handler gets the unvalidated payload. */
   schema?: z.ZodType<T>;
   /** Wire encoding; default `envelope`. */
@@ -122,6 +158,15 @@ export interface PublishEventOptions extends PublishOptions {
   correlationId?: string | null;
   /** Event type, needed when publishing to a plain topic string. */
   eventType?: string;
+}
+
+/** Options of `MqttClient.publishDetached`. */
+export interface DetachedPublishOptions extends PublishEventOptions {
+  /**
+   * Also called with each failure (after the client counted it in `detachedFailed` and
+   * logged it, rate-limited), e.g. for a service's own counter. Must not throw.
+   */
+  onError?: (error: Error) => void;
 }
 
 /** Options of `MqttClient.request`. */
