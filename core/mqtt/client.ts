@@ -31,7 +31,6 @@ import {
 } from "../config/mqtt_config.ts";
 import { getLogger, type Logger } from "../log/logging.ts";
 import { RateLimitedLog } from "../log/rate_limited.ts";
-import { settlesWithin } from "./connect_options.ts";
 import { Connection } from "./connection.ts";
 import { MessageDeduplicator } from "./dedupe.ts";
 import {
@@ -41,7 +40,7 @@ import {
   replyListenerOptions,
   subscriptionOf,
 } from "./dispatch.ts";
-import { HealthAnnouncer } from "./health.ts";
+import { HealthReporter } from "./health.ts";
 import { type ClientMetrics, emptyMetrics } from "./metrics.ts";
 import { encodeEvent, oversizeProblem, resolveTarget, validateOutgoing } from "./outgoing.ts";
 import { replyFilterOf, RequestTracker } from "./requests.ts";
@@ -64,29 +63,8 @@ import type {
   TopicSubscribeOptions,
 } from "./types.ts";
 
-export type {
-  ConnectionState,
-  ConnectionStateListener,
-  DeliveryOptions,
-  DetachedPublishOptions,
-  HealthStatus,
-  InvalidHandler,
-  InvalidKind,
-  InvalidMessage,
-  MessageContext,
-  MessageHandler,
-  MqttClientOptions,
-  PublishEventOptions,
-  PublishOptions,
-  QueueOptions,
-  RawSubscribeOptions,
-  RequestOptions,
-  SubscribeOptions,
-  Subscription,
-  TopicSubscribeOptions,
-} from "./types.ts";
-export { RequestTimeoutError } from "./requests.ts";
-export { SubscriptionGroup } from "./group.ts";
+// Also here for callers that import the client module directly (tests/helpers).
+export type { MqttClientOptions } from "./types.ts";
 
 /**
  * The shared MQTT client.
@@ -117,9 +95,7 @@ export class MqttClient {
   readonly #registry: Dispatcher["registry"];
   readonly #subscriptions: BrokerSubscriptions;
   readonly #requests = new RequestTracker();
-  readonly #health: HealthAnnouncer;
-  #healthWatch: Subscription | null = null;
-  #shuttingDown = false;
+  readonly #health: HealthReporter;
 
   /**
    * Creates a client (not connected). Throws a `ConfigError` for invalid options, and for a
@@ -139,7 +115,7 @@ export class MqttClient {
     this.#tls = readMqttTlsFiles(this.config);
     this.#options = options;
     this.#log = logger ?? getLogger("mqtt");
-    this.#health = new HealthAnnouncer(initialHealth);
+    this.#health = new HealthReporter(this, this.#log, initialHealth);
     this.#dispatcher = new Dispatcher({
       metrics: this.#metrics,
       log: this.#log,
@@ -165,7 +141,7 @@ export class MqttClient {
       hooks: {
         restore: (client, sessionPresent, reconnect) =>
           this.#restore(client, sessionPresent, reconnect),
-        connected: () => this.#onConnected(),
+        connected: () => this.#health.onConnected(),
         message: (client, packet, done) => this.#onPublish(client, packet, done),
         closing: () => this.#onClosing(),
         closed: () => this.#registry.brokerForgot(),
@@ -253,18 +229,7 @@ export class MqttClient {
     wasReconnect: boolean,
   ): Promise<boolean> {
     try {
-      if (this.config.enableHealth && !this.#healthWatch) {
-        this.#healthWatch = await this.#subscribeInternal(
-          this.healthTopic,
-          (payload, ctx) =>
-            this.#onOwnHealth(
-              payload as { ok?: boolean; event?: string },
-              ctx.retained,
-              ctx.correlationId,
-            ),
-          { wire: "envelope", qos: 1, concurrency: 1, queueSize: 4 },
-        );
-      }
+      await this.#health.watch();
       const keptSession = sessionPresent && !this.config.cleanSession;
       await this.#subscriptions.restore(client, keptSession, wasReconnect);
     } catch (error) {
@@ -273,15 +238,6 @@ export class MqttClient {
       return false; // the connection is gone; the close handler schedules the next attempt
     }
     return true;
-  }
-
-  #onConnected(): void {
-    if (this.config.enableHealth) {
-      // The last status said (ready unless the service reported otherwise) outlives reconnects.
-      this.publishHealth(this.#health.last).catch((error) =>
-        this.#log.warn("Publishing health failed: {error}", { error })
-      );
-    }
   }
 
   /**
@@ -299,22 +255,7 @@ export class MqttClient {
    */
   async shutdown(): Promise<void> {
     if (this.#conn.closing) return this.#conn.closing;
-    this.#shuttingDown = true;
-    try {
-      await this.#announceShutdown();
-      await this.disconnect();
-    } finally {
-      this.#shuttingDown = false;
-    }
-  }
-
-  async #announceShutdown(): Promise<void> {
-    if (this.config.enableHealth && this.#state === "connected") {
-      const sent = this.publishHealth({ ok: false, event: "shutdown" }).catch((error) =>
-        this.#log.warn("Publishing shutdown health failed: {error}", { error })
-      );
-      await settlesWithin(sent, 1_000);
-    }
+    await this.#health.whileShuttingDown(() => this.disconnect());
   }
 
   /** `await using client = ...` shuts the client down at the end of the scope. */
@@ -327,23 +268,6 @@ export class MqttClient {
     this.#requests.rejectAll(closed);
     const grace = this.#options.shutdownGraceMs ?? 2_000;
     await Promise.all([...this.#registry].map((reg) => reg.queue.close(grace)));
-  }
-
-  #onOwnHealth(
-    payload: { ok?: boolean; event?: string },
-    retained: boolean,
-    id: string | null,
-  ): void {
-    const connected = this.#state === "connected" && !this.#shuttingDown;
-    if (!this.#health.mustReassert(payload, retained, id, connected)) return;
-    const last = this.#health.last;
-    this.#log.warn("Health says {event} while connected; re-asserting {status}", {
-      event: payload.event ?? "offline",
-      status: last.event ?? String(last.ok),
-    });
-    this.publishHealth(last).catch((error) =>
-      this.#log.warn("Re-asserting health failed: {error}", { error })
-    );
   }
 
   // ---------------------------------------------------------------- publishing
@@ -426,21 +350,22 @@ export class MqttClient {
     options: DetachedPublishOptions = {},
   ): void {
     const topic = typeof target === "string" ? target : target.topic;
-    (this.publishEvent as (t: TopicSpec | string, d: unknown, o: PublishEventOptions) => Promise<
-      string
-    >)(target, data, options).catch((error: Error) => {
+    this.publishEvent(target as string, data as Record<string, unknown>, {
+      ...options,
+      eventType: options.eventType as string,
+    }).catch((error: Error) => {
       this.#metrics.detachedFailed++;
       this.#warnings.maybe(
-        `detached:${topic}:${error?.name ?? typeof error}`,
+        `detached:${topic}:${error?.name}`,
         (suppressed) =>
           this.#log.warn("Could not publish to {topic}: {error}", { topic, error, suppressed }),
       );
       try {
         options.onError?.(error);
       } catch (hookError) {
-        this.#log.error("The onError hook of a publish to {topic} failed: {error}", {
+        this.#log.error("onError of a publish to {topic} failed: {hookError}", {
           topic,
-          error: hookError,
+          hookError,
         });
       }
     });
@@ -479,27 +404,16 @@ export class MqttClient {
    * is off (py-tars); skipped with a debug line when not connected (the client re-sends
    * `ready` on every connect).
    */
-  async publishHealth(status: HealthStatus): Promise<void> {
-    if (!this.config.enableHealth) return;
-    if (this.#state !== "connected" && this.#state !== "closing") {
-      this.#log.debug("Not connected; health {event} not sent", { event: status.event });
-      return;
-    }
-    const prepared = this.#health.prepare(status);
-    const id = prepared.id;
-    await this.publishEvent(topics.systemHealth, { ...prepared.status }, {
-      params: { client_id: this.config.clientId },
-      correlationId: id,
-    });
+  publishHealth(status: HealthStatus): Promise<void> {
+    return this.#health.publish(status);
   }
 
   /**
    * Ends the `initialHealth` phase: publishes `ready` unless the service reported a problem
    * (`ok:false`) itself in the meantime. Used by `runService` after `main`.
    */
-  async announceReady(): Promise<void> {
-    const action = this.#health.readyAction(this.#state === "connected");
-    if (action === "publish") await this.publishHealth({ ok: true, event: "ready" });
+  announceReady(): Promise<void> {
+    return this.#health.announceReady();
   }
 
   /** Publishes the counters on `system/metrics/<client_id>` (retained). */

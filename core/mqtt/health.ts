@@ -1,13 +1,18 @@
 /**
- * What a client says on its retained health topic, without I/O: the status last said (re-sent
- * on every connect), the ids of its own recent health messages, whether a health message seen
- * on its own topic must be answered, and what `announceReady()` does.
+ * What a client says on its retained health topic: {@linkcode HealthAnnouncer} decides without
+ * I/O (the status last said, re-sent on every connect; the ids of its own recent health
+ * messages; whether a health message seen on its own topic must be answered; what
+ * `announceReady()` does), {@linkcode HealthReporter} publishes and watches through the client.
  *
  * @module
  */
 import { newMessageId } from "../contracts/envelope.ts";
+import { topics } from "../contracts/topics.ts";
+import type { Logger } from "../log/logging.ts";
 import { redactForLog } from "../log/redact.ts";
-import type { HealthStatus } from "./types.ts";
+import type { MqttClient } from "./client.ts";
+import { settlesWithin } from "./connect_options.ts";
+import type { HealthStatus, Subscription } from "./types.ts";
 
 /** Own health ids remembered (to recognise the echo of our own publishes). */
 const OWN_IDS_MAX = 8;
@@ -83,5 +88,102 @@ export class HealthAnnouncer {
       return "later";
     }
     return "publish";
+  }
+}
+
+/** What the reporter uses of its client (its public API). */
+type HealthClient = Pick<
+  MqttClient,
+  "config" | "state" | "healthTopic" | "publishEvent" | "subscribe"
+>;
+
+/** Publishes a client's health and answers a stray `ok:false` on its own topic. */
+export class HealthReporter {
+  readonly #client: HealthClient;
+  readonly #log: Logger;
+  readonly #announcer: HealthAnnouncer;
+  #watch: Subscription | null = null;
+  #shuttingDown = false;
+
+  /** Creates the reporter of `client`, starting with `initial` (see {@linkcode HealthAnnouncer}). */
+  constructor(client: HealthClient, log: Logger, initial?: HealthStatus) {
+    this.#client = client;
+    this.#log = log;
+    this.#announcer = new HealthAnnouncer(initial);
+  }
+
+  /** Subscribes the client's own health topic once (when health is on). */
+  async watch(): Promise<void> {
+    if (!this.#client.config.enableHealth || this.#watch) return;
+    this.#watch = await this.#client.subscribe(
+      this.#client.healthTopic,
+      (payload: { ok?: boolean; event?: string }, ctx) =>
+        this.#onOwnHealth(payload, ctx.retained, ctx.correlationId),
+      { wire: "envelope", qos: 1, concurrency: 1, queueSize: 4 },
+    );
+  }
+
+  /** On every connect: the last status said (ready unless the service said otherwise). */
+  onConnected(): void {
+    if (!this.#client.config.enableHealth) return;
+    this.publish(this.#announcer.last).catch((error) =>
+      this.#log.warn("Publishing health failed: {error}", { error })
+    );
+  }
+
+  /**
+   * Publishes retained health (QoS 1). A no-op when health is off; skipped with a debug line
+   * when not connected (the client re-sends the last status on every connect).
+   */
+  async publish(status: HealthStatus): Promise<void> {
+    const { config, state } = this.#client;
+    if (!config.enableHealth) return;
+    if (state !== "connected" && state !== "closing") {
+      this.#log.debug("Not connected; health {event} not sent", { event: status.event });
+      return;
+    }
+    const prepared = this.#announcer.prepare(status);
+    await this.#client.publishEvent(topics.systemHealth, { ...prepared.status }, {
+      params: { client_id: config.clientId },
+      correlationId: prepared.id,
+    });
+  }
+
+  /** Ends the initial-health phase (see {@linkcode HealthAnnouncer.readyAction}). */
+  async announceReady(): Promise<void> {
+    const action = this.#announcer.readyAction(this.#client.state === "connected");
+    if (action === "publish") await this.publish({ ok: true, event: "ready" });
+  }
+
+  /**
+   * Publishes `shutdown` (when health is on and connected; waits at most 1 s), then runs
+   * `disconnect`; meanwhile a stray `ok:false` is not answered.
+   */
+  async whileShuttingDown(disconnect: () => Promise<void>): Promise<void> {
+    this.#shuttingDown = true;
+    try {
+      if (this.#client.config.enableHealth && this.#client.state === "connected") {
+        const sent = this.publish({ ok: false, event: "shutdown" }).catch((error) =>
+          this.#log.warn("Publishing shutdown health failed: {error}", { error })
+        );
+        await settlesWithin(sent, 1_000);
+      }
+      await disconnect();
+    } finally {
+      this.#shuttingDown = false;
+    }
+  }
+
+  #onOwnHealth(payload: SeenHealth, retained: boolean, id: string | null): void {
+    const connected = this.#client.state === "connected" && !this.#shuttingDown;
+    if (!this.#announcer.mustReassert(payload, retained, id, connected)) return;
+    const last = this.#announcer.last;
+    this.#log.warn("Health says {event} while connected; re-asserting {status}", {
+      event: payload.event ?? "offline",
+      status: last.event ?? String(last.ok),
+    });
+    this.publish(last).catch((error) =>
+      this.#log.warn("Re-asserting health failed: {error}", { error })
+    );
   }
 }
