@@ -89,14 +89,17 @@ export class SubscriptionGroup {
 
   /**
    * Unsubscribes everything subscribed through the group, including subscriptions still in
-   * flight. Idempotent; later subscribes through the group reject.
+   * flight; every one is tried, then the first failure (if any) is thrown. Idempotent; later
+   * subscribes through the group reject.
    */
   async close(): Promise<void> {
     this.#closed = true;
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
     const active = [...this.#active];
     this.#active.clear();
-    await Promise.all(active.map((subscription) => subscription.unsubscribe()));
+    const results = await Promise.allSettled(active.map((s) => s.unsubscribe()));
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   /** `await using group = client.group()` closes it at the end of the scope. */
