@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Logger, MqttClient, Subscription, TtsControl, TtsSay } from "../../core/mod.ts";
+import type { Logger, MqttClient, TtsControl, TtsSay } from "../../core/mod.ts";
 import { topics } from "../../core/mod.ts";
 import { SayAggregator } from "./aggregator.ts";
 import type { TtsConfig } from "./config.ts";
