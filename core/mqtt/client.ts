@@ -18,7 +18,6 @@ import { Envelope, newMessageId } from "../contracts/envelope.ts";
 import {
   type PayloadInputOf,
   type PayloadOf,
-  type QoS,
   topicFor,
   type TopicSpec,
 } from "../contracts/topic.ts";
@@ -26,7 +25,6 @@ import { topics } from "../contracts/topics.ts";
 import {
   MqttClientConfig,
   type MqttConfigFromEnvOptions,
-  type MqttTlsFiles,
   readMqttTlsFiles,
 } from "../config/mqtt_config.ts";
 import { getLogger, type Logger } from "../log/logging.ts";
@@ -42,7 +40,7 @@ import {
 } from "./dispatch.ts";
 import { HealthReporter } from "./health.ts";
 import { type ClientMetrics, emptyMetrics } from "./metrics.ts";
-import { encodeEvent, oversizeProblem, resolveTarget, validateOutgoing } from "./outgoing.ts";
+import { encodeEvent, resolveTarget, validateOutgoing } from "./outgoing.ts";
 import { replyFilterOf, RequestTracker } from "./requests.ts";
 import { BrokerSubscriptions } from "./subscriptions.ts";
 import { assertTopicFilter } from "./topic_match.ts";
@@ -84,8 +82,6 @@ export class MqttClient {
   /** The validated configuration. */
   readonly config: MqttClientConfig;
   readonly #options: MqttClientOptions;
-  /** The contents of MQTT_CA_FILE / MQTT_CERT_FILE / MQTT_KEY_FILE, read once. */
-  readonly #tls: MqttTlsFiles;
   readonly #log: Logger;
   readonly #warnings = new RateLimitedLog(10_000);
   readonly #conn: Connection;
@@ -112,7 +108,6 @@ export class MqttClient {
       ...config
     } = options;
     this.config = MqttClientConfig.parse(config);
-    this.#tls = readMqttTlsFiles(this.config);
     this.#options = options;
     this.#log = logger ?? getLogger("mqtt");
     this.#health = new HealthReporter(this, this.#log, initialHealth);
@@ -130,7 +125,8 @@ export class MqttClient {
     this.#registry = this.#dispatcher.registry;
     this.#conn = new Connection({
       config: this.config,
-      tls: this.#tls,
+      // The contents of MQTT_CA_FILE / MQTT_CERT_FILE / MQTT_KEY_FILE, read once.
+      tls: readMqttTlsFiles(this.config),
       healthTopic: this.healthTopic,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       maxOfflineMessages: options.maxOfflineMessages ?? 10_000,
@@ -139,8 +135,13 @@ export class MqttClient {
       warnings: this.#warnings,
       metrics: this.#metrics,
       hooks: {
+        // The own health topic first (a stray `ok:false` is answered from the start).
         restore: (client, sessionPresent, reconnect) =>
-          this.#restore(client, sessionPresent, reconnect),
+          this.#subscriptions.restore(client, {
+            keptSession: sessionPresent && !this.config.cleanSession,
+            reconnect,
+            before: () => this.#health.watch(),
+          }),
         connected: () => this.#health.onConnected(),
         message: (client, packet, done) => this.#onPublish(client, packet, done),
         closing: () => this.#onClosing(),
@@ -197,10 +198,6 @@ export class MqttClient {
     return this.#conn.state;
   }
 
-  get #mqtt(): MqttJsClient | null {
-    return this.#conn.mqtt;
-  }
-
   /** The topic of this client's retained health. */
   get healthTopic(): string {
     return topicFor(topics.systemHealth, { client_id: this.config.clientId });
@@ -220,24 +217,6 @@ export class MqttClient {
    */
   connect(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     return this.#conn.connect(options);
-  }
-
-  /** After a CONNACK: reopens the queues and subscribes what the broker lacks. */
-  async #restore(
-    client: MqttJsClient,
-    sessionPresent: boolean,
-    wasReconnect: boolean,
-  ): Promise<boolean> {
-    try {
-      await this.#health.watch();
-      const keptSession = sessionPresent && !this.config.cleanSession;
-      await this.#subscriptions.restore(client, keptSession, wasReconnect);
-    } catch (error) {
-      if (client !== this.#mqtt) return false;
-      this.#log.warn("Restoring subscriptions failed: {error}", { error });
-      return false; // the connection is gone; the close handler schedules the next attempt
-    }
-    return true;
   }
 
   /**
@@ -313,7 +292,7 @@ export class MqttClient {
     options: PublishEventOptions,
   ): Promise<string> {
     const { target: to, envelope } = encodeEvent(target, data, options, this.config.sourceName);
-    return this.#publishBytes(
+    return this.#conn.publish(
       to.topic,
       Envelope.toJson(envelope),
       to.qos,
@@ -379,7 +358,7 @@ export class MqttClient {
   ): Promise<void> {
     const { topic, qos, retain, spec, maxBytes } = resolveTarget(target, options);
     const payload = spec?.schema ? validateOutgoing(spec, value) : value;
-    await this.#publishBytes(
+    await this.#conn.publish(
       topic,
       JSON.stringify(payload),
       qos,
@@ -396,7 +375,7 @@ export class MqttClient {
     options: PublishOptions = {},
   ): Promise<void> {
     const { topic, qos, retain, maxBytes } = resolveTarget(target, options);
-    await this.#publishBytes(topic, bytes, qos, retain, options.queueWhenOffline, maxBytes);
+    await this.#conn.publish(topic, bytes, qos, retain, options.queueWhenOffline, maxBytes);
   }
 
   /**
@@ -422,22 +401,6 @@ export class MqttClient {
       client_id: this.config.clientId,
       counters: { ...this.#metrics },
     }, { params: { client_id: this.config.clientId } });
-  }
-
-  #publishBytes(
-    topic: string,
-    payload: Uint8Array | string,
-    qos: QoS,
-    retain: boolean,
-    queueWhenOffline = false,
-    maxBytes?: number,
-  ): Promise<void> {
-    const tooBig = maxBytes === undefined ? undefined : oversizeProblem(topic, payload, maxBytes);
-    if (tooBig) {
-      this.#metrics.publishFailed++;
-      return Promise.reject(new Error(tooBig));
-    }
-    return this.#conn.publish(topic, payload, qos, retain, queueWhenOffline);
   }
 
   // ---------------------------------------------------------------- subscribing
@@ -505,7 +468,7 @@ export class MqttClient {
   // ---------------------------------------------------------------- dispatch
 
   #onPublish(client: MqttJsClient, packet: IPublishPacket, done: (error?: Error) => void): void {
-    if (client !== this.#mqtt || this.#state === "closing") {
+    if (client !== this.#conn.mqtt || this.#state === "closing") {
       return; // shutting down: never acknowledge, so the broker keeps QoS 1 messages
     }
     this.#dispatcher.receive(packet as IPublishPacket & { payload: Uint8Array | string }, done);

@@ -14,6 +14,7 @@ import type { Logger } from "../log/logging.ts";
 import type { RateLimitedLog } from "../log/rate_limited.ts";
 import { ExponentialBackoff } from "./backoff.ts";
 import { Heartbeat } from "./heartbeat.ts";
+import { oversizeProblem } from "./outgoing.ts";
 import { epochSeconds } from "../contracts/envelope.ts";
 import { type QoS, topicFor } from "../contracts/topic.ts";
 import { topics } from "../contracts/topics.ts";
@@ -206,7 +207,7 @@ export class Connection {
   }
 
   /**
-   * Hands `payload` to MQTT.js. Offline, QoS 0 is dropped (counted, logged at debug) unless
+   * Hands `payload` to MQTT.js; one bigger than `maxBytes` is refused (counted). Offline, QoS 0 is dropped (counted, logged at debug) unless
    * `queueWhenOffline`, and QoS 1/2 is queued up to `maxOfflineMessages`. Resolves once
    * written (QoS 0) or acknowledged (QoS 1/2); rejects when not connected at all.
    */
@@ -216,7 +217,13 @@ export class Connection {
     qos: QoS,
     retain: boolean,
     queueWhenOffline = false,
+    maxBytes?: number,
   ): Promise<void> {
+    const tooBig = maxBytes === undefined ? undefined : oversizeProblem(topic, payload, maxBytes);
+    if (tooBig) {
+      this.#options.metrics.publishFailed++;
+      return Promise.reject(new Error(tooBig));
+    }
     const client = this.#mqtt;
     if (!client || this.#state === "idle") {
       return Promise.reject(

@@ -75,18 +75,30 @@ export class BrokerSubscriptions {
   }
 
   /**
-   * After a CONNACK: reopens the handler queues and subscribes every filter the broker lacks
-   * (all of them unless it kept a persistent session). Throws when the connection dropped.
+   * After a CONNACK: reopens the handler queues, runs `before`, and subscribes every filter the
+   * broker lacks (all of them unless it kept a persistent session). Resolves `false` when that
+   * failed (the connection dropped; the reconnect tries again).
    */
   async restore(
     client: MqttJsClient,
-    keptSession: boolean,
-    wasReconnect: boolean,
-  ): Promise<void> {
-    for (const reg of this.#registry) reg.queue.reopen();
-    if (!keptSession) this.#registry.brokerForgot();
-    // One SUBSCRIBE per round; loop because a subscribe() may land while the previous round
-    // was in flight.
+    options: { keptSession: boolean; reconnect: boolean; before?: () => Promise<void> },
+  ): Promise<boolean> {
+    try {
+      for (const reg of this.#registry) reg.queue.reopen();
+      if (!options.keptSession) this.#registry.brokerForgot();
+      await options.before?.();
+      await this.#subscribeMissing(client, options.reconnect);
+      return true;
+    } catch (error) {
+      if (client === this.#conn.mqtt) {
+        this.#log.warn("Restoring subscriptions failed: {error}", { error });
+      }
+      return false; // the connection is gone; the close handler schedules the next attempt
+    }
+  }
+
+  /** One SUBSCRIBE per round; loops because a subscribe() may land while one was in flight. */
+  async #subscribeMissing(client: MqttJsClient, wasReconnect: boolean): Promise<void> {
     for (;;) {
       const missing = this.#registry.missing();
       const count = Object.keys(missing).length;
