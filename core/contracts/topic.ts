@@ -6,6 +6,7 @@
  */
 import type { z } from "zod";
 import type { ServiceName } from "../service/catalog.ts";
+import { TOPIC_PARAM } from "./topic_param.ts";
 
 /**
  * How a topic's payload is encoded on the wire.
@@ -75,11 +76,9 @@ export type PayloadOf<T extends TopicSpec> = T extends TopicSpec<infer S> ? z.ou
 export type PayloadInputOf<T extends TopicSpec> = T extends TopicSpec<infer S> ? z.input<S>
   : never;
 
-const PARAM = /\{([a-z_][a-z0-9_]*)\}/g;
-
 /** Names of the `{params}` of a topic template, in order. */
 export function topicParams(topic: string): string[] {
-  return [...topic.matchAll(PARAM)].map((m) => m[1]);
+  return [...topic.matchAll(TOPIC_PARAM)].map((m) => m[1]);
 }
 
 /**
@@ -97,7 +96,7 @@ export function topicFor(
   spec: Pick<TopicSpec, "topic">,
   params: Record<string, string> = {},
 ): string {
-  return spec.topic.replace(PARAM, (_m, name: string) => {
+  return spec.topic.replace(TOPIC_PARAM, (_m, name: string) => {
     const value = params[name];
     if (value === undefined || value === "") {
       throw new Error(
@@ -130,7 +129,7 @@ export function paramsOfTopic(
   topic: string,
 ): Record<string, string> | null {
   const names = topicParams(spec.topic);
-  const pattern = spec.topic.split(PARAM).map((part, i) =>
+  const pattern = spec.topic.split(TOPIC_PARAM).map((part, i) =>
     i % 2 === 1 ? "([^/+#]+)" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
   ).join("");
   const match = new RegExp(`^${pattern}$`).exec(topic);
@@ -140,5 +139,5 @@ export function paramsOfTopic(
 
 /** The subscription filter of a topic: its `{params}` replaced by `+`. */
 export function filterOf(spec: Pick<TopicSpec, "topic">): string {
-  return spec.topic.replace(PARAM, "+");
+  return spec.topic.replace(TOPIC_PARAM, "+");
 }

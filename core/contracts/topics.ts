@@ -16,6 +16,7 @@ import {
   type TopicSpec,
   type Wire,
 } from "./topic.ts";
+import { TOPIC_PARAM } from "./topic_param.ts";
 import {
   CameraCaptureRequest,
   CameraFrame,
@@ -688,15 +689,16 @@ export type TopicName = keyof typeof topics;
 /** Every row of {@linkcode topics}, in table order. */
 export const topicList: readonly TopicSpec[] = Object.freeze(Object.values(topics));
 
-const PARAM = /\{[a-z_][a-z0-9_]*\}/g;
-
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 const matchers: ReadonlyArray<{ spec: TopicSpec; pattern: RegExp }> = topicList.map((spec) => {
-  const parts = spec.topic.split(PARAM).map(escapeRegExp);
-  return { spec, pattern: new RegExp(`^${parts.join("[^/+#]+")}$`) };
+  // split() with the capturing TOPIC_PARAM puts each parameter's name at the odd indexes.
+  const pattern = spec.topic.split(TOPIC_PARAM).map((part, i) =>
+    i % 2 === 1 ? "[^/+#]+" : escapeRegExp(part)
+  ).join("");
+  return { spec, pattern: new RegExp(`^${pattern}$`) };
 });
 
 /**

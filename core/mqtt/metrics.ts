@@ -10,6 +10,8 @@ export interface ClientMetrics {
   published: number;
   /** Publishes that failed. */
   publishFailed: number;
+  /** Fire-and-forget publishes (`publishDetached`) that failed, whatever the reason. */
+  detachedFailed: number;
   /** Messages received from the broker. */
   received: number;
   /** Messages dropped: queue overflow, QoS 0 while offline, shutdown. */
@@ -37,6 +39,7 @@ export function emptyMetrics(): ClientMetrics {
   return {
     published: 0,
     publishFailed: 0,
+    detachedFailed: 0,
     received: 0,
     dropped: 0,
     duplicates: 0,

@@ -3,24 +3,30 @@
  *
  * @module
  */
-export {
-  type ConnectionState,
-  type ConnectionStateListener,
-  type HealthStatus,
-  type MessageContext,
-  type MessageHandler,
-  MqttClient,
-  type MqttClientOptions,
-  type PublishEventOptions,
-  type PublishOptions,
-  type QueueOptions,
-  type RawSubscribeOptions,
-  type RequestOptions,
-  RequestTimeoutError,
-  type SubscribeOptions,
-  type Subscription,
-  type TopicSubscribeOptions,
-} from "./client.ts";
+export { MqttClient } from "./client.ts";
+export { SubscriptionGroup } from "./group.ts";
+export { RequestTimeoutError } from "./requests.ts";
+export type {
+  ConnectionState,
+  ConnectionStateListener,
+  DeliveryOptions,
+  DetachedPublishOptions,
+  HealthStatus,
+  InvalidHandler,
+  InvalidKind,
+  InvalidMessage,
+  MessageContext,
+  MessageHandler,
+  MqttClientOptions,
+  PublishEventOptions,
+  PublishOptions,
+  QueueOptions,
+  RawSubscribeOptions,
+  RequestOptions,
+  SubscribeOptions,
+  Subscription,
+  TopicSubscribeOptions,
+} from "./types.ts";
 export { type BackoffOptions, ExponentialBackoff } from "./backoff.ts";
 export {
   canonicalHash,

@@ -71,14 +71,14 @@ export async function startHaBridge(
 ): Promise<HaBridge> {
   const { client, logger } = context;
   const { config } = options;
-  const subscriptions: Subscription[] = [];
+  const subscriptions = client.group();
   const announced = new Map<string, DiscoveryItem>();
   let refused = 0;
   // A flood of bad commands is one line per command topic per 10 s.
   const warnings = new RateLimitedLog(10_000);
 
   const close = async () => {
-    await Promise.allSettled(subscriptions.splice(0).map((s) => s.unsubscribe()));
+    await subscriptions.close().catch(() => {});
   };
   const discoveryParams = (item: Pick<DiscoveryItem, "component" | "objectId">) => ({
     component: item.component,
@@ -87,17 +87,15 @@ export async function startHaBridge(
 
   if (!config.discovery) {
     // Off: every retained config of our node that the broker still holds is removed.
-    subscriptions.push(
-      await client.subscribeRaw(topics.haDiscovery, async (bytes, message) => {
-        if (bytes.byteLength === 0) return; // a removal (ours, echoed)
-        const params = paramsOfTopic(topics.haDiscovery, message.topic);
-        if (!params) return;
-        await client.publishRaw(topics.haDiscovery, "", { params, retain: true });
-        logger.info("Removed the Home Assistant entity {topic} (HA_DISCOVERY=false)", {
-          topic: message.topic,
-        });
-      }),
-    );
+    await subscriptions.subscribeRaw(topics.haDiscovery, async (bytes, message) => {
+      if (bytes.byteLength === 0) return; // a removal (ours, echoed)
+      const params = paramsOfTopic(topics.haDiscovery, message.topic);
+      if (!params) return;
+      await client.publishRaw(topics.haDiscovery, "", { params, retain: true });
+      logger.info("Removed the Home Assistant entity {topic} (HA_DISCOVERY=false)", {
+        topic: message.topic,
+      });
+    });
     logger.info("Home Assistant discovery is off: removing TARS's retained configs");
     return {
       announced: [],
@@ -155,129 +153,114 @@ export async function startHaBridge(
     }
     await run(parsed.value);
   };
-  const live = (message: { retained: boolean }) => !message.retained;
 
   try {
     // --- commands first, so that nothing announced is a dead button
-    subscriptions.push(
-      // Any message is a stop, as on movement/stop: whatever its payload or size, retained too
-      // (movement-service honours a retained stop as well), in its own queue, never confirmed.
-      await client.subscribeRaw(topics.haCommand, async () => {
-        await client.publishEvent(topics.movementStop, { reason: "Home Assistant emergency stop" });
-      }, { params: { entity: ENTITY.stop }, queueSize: 16, maxBytes: Number.MAX_SAFE_INTEGER }),
-      await client.subscribeRaw(topics.haCommand, (bytes, message) => {
-        if (!live(message)) return;
-        return accept(
-          "move",
-          parseMove(bytes),
-          ({ command }) =>
-            client.publishEvent(topics.movementTest, {
-              command,
-              request_id: `ha-${crypto.randomUUID().slice(0, 8)}`,
-            }),
-        );
-      }, { params: { entity: ENTITY.move } }),
-      await client.subscribeRaw(topics.haCommand, (bytes, message) => {
-        if (!live(message)) return;
-        return accept("say", parseSay(bytes), (say) => client.publishEvent(topics.ttsSay, say));
-      }, { params: { entity: ENTITY.say } }),
-      await client.subscribeRaw(topics.haCommand, (bytes, message) => {
-        if (!live(message)) return;
-        return accept(
-          "live",
-          parseLive(bytes),
-          (command) => client.publishEvent(topics.routerLiveModeSet, command),
-        );
-      }, { params: { entity: ENTITY.live } }),
-    );
+    // Any message is a stop, as on movement/stop: whatever its payload or size, retained too
+    // (movement-service honours a retained stop as well), in its own queue, never confirmed.
+    await subscriptions.subscribeRaw(topics.haCommand, async () => {
+      await client.publishEvent(topics.movementStop, { reason: "Home Assistant emergency stop" });
+    }, { params: { entity: ENTITY.stop }, queueSize: 16, maxBytes: Number.MAX_SAFE_INTEGER });
+    await subscriptions.subscribeRaw(topics.haCommand, (bytes) => {
+      return accept(
+        "move",
+        parseMove(bytes),
+        ({ command }) =>
+          client.publishEvent(topics.movementTest, {
+            command,
+            request_id: `ha-${crypto.randomUUID().slice(0, 8)}`,
+          }),
+      );
+    }, { params: { entity: ENTITY.move }, ignoreRetained: true });
+    await subscriptions.subscribeRaw(topics.haCommand, (bytes) => {
+      return accept("say", parseSay(bytes), (say) => client.publishEvent(topics.ttsSay, say));
+    }, { params: { entity: ENTITY.say }, ignoreRetained: true });
+    await subscriptions.subscribeRaw(topics.haCommand, (bytes) => {
+      return accept(
+        "live",
+        parseLive(bytes),
+        (command) => client.publishEvent(topics.routerLiveModeSet, command),
+      );
+    }, { params: { entity: ENTITY.live }, ignoreRetained: true });
 
     for (const item of staticEntities(entityTopics, config.cameraIntervalMs > 0)) {
       await announce(item);
     }
 
     // --- Home Assistant (re)started: it forgot non-retained state, so announce again
-    subscriptions.push(
-      await client.subscribeRaw(topics.haStatus, async (bytes) => {
-        if (decodeText(bytes)?.trim() !== "online") return;
-        logger.info("Home Assistant is online: re-sending {count} discovery configs", {
-          count: announced.size,
-        });
-        await announceAll();
-      }, { queueSize: 1 }), // a burst of "online" re-sends once or twice, not once per message
-    );
+    await subscriptions.subscribeRaw(topics.haStatus, async (bytes) => {
+      if (decodeText(bytes)?.trim() !== "online") return;
+      logger.info("Home Assistant is online: re-sending {count} discovery configs", {
+        count: announced.size,
+      });
+      await announceAll();
+    }, { queueSize: 1 }); // a burst of "online" re-sends once or twice, not once per message
 
     // --- one connectivity sensor per MQTT client with a health topic
     const staticCount = announced.size;
     const dynamic = () => announced.size - staticCount;
-    subscriptions.push(
-      await client.subscribe(topics.systemHealth, async (health, message) => {
-        const clientId = paramsOfTopic(topics.systemHealth, message.topic)?.client_id;
-        if (!clientId || slug(clientId) === "") return;
-        const item = serviceEntity(entityTopics, clientId);
-        if (!announced.has(keyOf(item))) {
-          if (dynamic() >= MAX_DYNAMIC_ENTITIES) return;
-          await announce(item);
-        }
-        const names = serviceEntities(clientId);
-        const gone = !health.ok && GONE_EVENTS.has(health.event ?? "");
-        await publishState(names.availability, gone ? "offline" : "online");
-        await publishState(names.state, health.ok ? "ON" : "OFF");
-      }, { queueSize: 256 }),
-    );
+    await subscriptions.subscribe(topics.systemHealth, async (health, message) => {
+      const clientId = paramsOfTopic(topics.systemHealth, message.topic)?.client_id;
+      if (!clientId || slug(clientId) === "") return;
+      const item = serviceEntity(entityTopics, clientId);
+      if (!announced.has(keyOf(item))) {
+        if (dynamic() >= MAX_DYNAMIC_ENTITIES) return;
+        await announce(item);
+      }
+      const names = serviceEntities(clientId);
+      const gone = !health.ok && GONE_EVENTS.has(health.event ?? "");
+      await publishState(names.availability, gone ? "offline" : "online");
+      await publishState(names.state, health.ok ? "ON" : "OFF");
+    }, { queueSize: 256 });
 
     // --- conversation sensors
-    subscriptions.push(
-      await client.subscribe(topics.sttFinal, async (final) => {
-        await publishState(ENTITY.transcript, clip(final.text));
-      }),
-      await client.subscribe(topics.llmResponse, async (response) => {
-        if (response.reply) await publishState(ENTITY.reply, clip(response.reply));
-      }),
-      await client.subscribe(topics.routerLiveMode, async (state) => {
-        await publishState(ENTITY.live, state.enabled ? "ON" : "OFF");
-      }),
-    );
+    await subscriptions.subscribe(topics.sttFinal, async (final) => {
+      await publishState(ENTITY.transcript, clip(final.text));
+    });
+    await subscriptions.subscribe(topics.llmResponse, async (response) => {
+      if (response.reply) await publishState(ENTITY.reply, clip(response.reply));
+    });
+    await subscriptions.subscribe(topics.routerLiveMode, async (state) => {
+      await publishState(ENTITY.live, state.enabled ? "ON" : "OFF");
+    });
 
     // --- character traits as numbers
     const traitSubscriptions = new Map<string, Subscription>();
-    subscriptions.push(
-      await client.subscribe(topics.systemCharacterCurrent, async (character) => {
-        for (const [trait, value] of Object.entries(character.traits)) {
-          if (typeof value !== "number" || slug(trait) === "") continue;
-          const entity = traitEntity(trait);
-          const item = traitEntityItem(entityTopics, trait);
-          if (!announced.has(keyOf(item))) {
-            if (dynamic() >= MAX_DYNAMIC_ENTITIES) continue;
-            if (!traitSubscriptions.has(entity)) {
-              const subscription = await client.subscribeRaw(topics.haCommand, (bytes, message) => {
-                if (!live(message)) return;
-                return accept(
-                  entity,
-                  parseTrait(trait, bytes),
-                  (update) => client.publishEvent(topics.characterUpdate, update),
-                );
-              }, { params: { entity } });
-              traitSubscriptions.set(entity, subscription);
-              subscriptions.push(subscription);
-            }
-            await announce(item);
+    await subscriptions.subscribe(topics.systemCharacterCurrent, async (character) => {
+      for (const [trait, value] of Object.entries(character.traits)) {
+        if (typeof value !== "number" || slug(trait) === "") continue;
+        const entity = traitEntity(trait);
+        const item = traitEntityItem(entityTopics, trait);
+        if (!announced.has(keyOf(item))) {
+          if (dynamic() >= MAX_DYNAMIC_ENTITIES) continue;
+          if (!traitSubscriptions.has(entity)) {
+            const onCommand = (bytes: Uint8Array) =>
+              accept(
+                entity,
+                parseTrait(trait, bytes),
+                (update) => client.publishEvent(topics.characterUpdate, update),
+              );
+            const subscription = await subscriptions.subscribeRaw(topics.haCommand, onCommand, {
+              params: { entity },
+              ignoreRetained: true,
+            });
+            traitSubscriptions.set(entity, subscription);
           }
-          await publishState(entity, String(Math.round(value)));
+          await announce(item);
         }
-      }),
-    );
+        await publishState(entity, String(Math.round(value)));
+      }
+    });
 
     // --- the camera, at most one image per interval
     if (config.cameraIntervalMs > 0) {
       let last = -Infinity;
-      subscriptions.push(
-        await client.subscribe(topics.cameraFrame, async (frame) => {
-          const now = performance.now();
-          if (now - last < config.cameraIntervalMs || frame.format !== "jpeg") return;
-          last = now;
-          await client.publishRaw(topics.haCamera, decodeBase64(frame.frame_data));
-        }, { queueSize: 1 }),
-      );
+      await subscriptions.subscribe(topics.cameraFrame, async (frame) => {
+        const now = performance.now();
+        if (now - last < config.cameraIntervalMs || frame.format !== "jpeg") return;
+        last = now;
+        await client.publishRaw(topics.haCamera, decodeBase64(frame.frame_data));
+      }, { queueSize: 1 });
     }
   } catch (error) {
     await close();

@@ -15,7 +15,6 @@ import {
   type MessageContext,
   RateLimitedLog,
   type ServiceDeps,
-  type Subscription,
   TEXT_LIMITS,
   topics,
 } from "../../core/mod.ts";
@@ -111,7 +110,7 @@ export async function startLlmWorker(
       : undefined);
   const active = new Map<string, AbortController>();
   const recentlyCancelled = new Map<string, number>();
-  const subscriptions: Subscription[] = [];
+  const subscriptions = client.group();
   let closing = false;
 
   // Health tells the dashboard (and anyone on the bus) whether answers can come: not
@@ -392,52 +391,44 @@ export async function startLlmWorker(
     }
   };
 
-  subscriptions.push(
-    await client.subscribe(topics.llmCancel, (cancel, message) => {
-      if (message.retained) return;
-      const running = active.get(cancel.id);
-      if (running) {
-        logger.info("Cancelling request {id}", { id: cancel.id });
-        running.abort();
-      } else {
-        pruneCancelled();
-        recentlyCancelled.set(cancel.id, Date.now());
-        while (recentlyCancelled.size > 1000) {
-          recentlyCancelled.delete(recentlyCancelled.keys().next().value!);
-        }
+  await subscriptions.subscribe(topics.llmCancel, (cancel) => {
+    const running = active.get(cancel.id);
+    if (running) {
+      logger.info("Cancelling request {id}", { id: cancel.id });
+      running.abort();
+    } else {
+      pruneCancelled();
+      recentlyCancelled.set(cancel.id, Date.now());
+      while (recentlyCancelled.size > 1000) {
+        recentlyCancelled.delete(recentlyCancelled.keys().next().value!);
       }
-    }, { concurrency: 4, handlerTimeoutMs: 5_000 }),
-    await client.subscribe(topics.systemCharacterCurrent, (snapshot) => {
-      persona.setSnapshot(snapshot);
-      logger.info("Persona: {name}", { name: snapshot.name });
-    }),
-    await client.subscribe(topics.characterResult, (result) => {
-      if (persona.applyResult(result)) logger.debug("Persona updated from character/result");
-    }),
-  );
+    }
+  }, { concurrency: 4, handlerTimeoutMs: 5_000, ignoreRetained: true });
+  await subscriptions.subscribe(topics.systemCharacterCurrent, (snapshot) => {
+    persona.setSnapshot(snapshot);
+    logger.info("Persona: {name}", { name: snapshot.name });
+  });
+  await subscriptions.subscribe(topics.characterResult, (result) => {
+    if (persona.applyResult(result)) logger.debug("Persona updated from character/result");
+  });
   if (config.tools.enabled) {
-    subscriptions.push(
-      await client.subscribe(topics.llmToolsRegistry, (registry) => {
-        tools.setRegistry(registry);
-        logger.info("Tool registry: {tools}", { tools: tools.externalNames().join(", ") });
-      }),
-      await client.subscribe(topics.llmToolCallResult, (result) => tools.resolveResult(result), {
-        concurrency: 8,
-      }),
-    );
+    await subscriptions.subscribe(topics.llmToolsRegistry, (registry) => {
+      tools.setRegistry(registry);
+      logger.info("Tool registry: {tools}", { tools: tools.externalNames().join(", ") });
+    });
+    await subscriptions.subscribe(topics.llmToolCallResult, (r) => tools.resolveResult(r), {
+      concurrency: 8,
+    });
   }
-  subscriptions.push(
-    await client.subscribe(topics.llmRequest, handleRequest, {
-      concurrency: config.maxConcurrency,
-      handlerTimeoutMs: 0, // bounded by LLM_TIMEOUT_SEC and the retry deadline instead
-      queueSize: 256,
-    }),
-  );
+  await subscriptions.subscribe(topics.llmRequest, handleRequest, {
+    concurrency: config.maxConcurrency,
+    handlerTimeoutMs: 0, // bounded by LLM_TIMEOUT_SEC and the retry deadline instead
+    queueSize: 256,
+  });
   // Ask for the character; the answer (character/result) and the retained
   // system/character/current both feed the persona.
-  client.publishEvent(topics.characterGet, { section: null }).catch((error) => {
-    counters.publishErrors++;
-    logger.warn("Could not publish character/get: {error}", { error: String(error) });
+  client.publishDetached(topics.characterGet, { section: null }, {
+    onError: () => void counters.publishErrors++,
   });
 
   // Once subscribed (like `ready`): it answers, if only with the error that says what to set.
@@ -452,7 +443,7 @@ export async function startLlmWorker(
       if (closing) return;
       closing = true;
       for (const controller of active.values()) controller.abort();
-      await Promise.allSettled(subscriptions.map((s) => s.unsubscribe()));
+      await subscriptions.close().catch(() => {});
     },
   };
 }

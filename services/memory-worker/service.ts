@@ -9,13 +9,7 @@
  *
  * @module
  */
-import {
-  ConfigError,
-  RateLimitedLog,
-  type ServiceDeps,
-  type Subscription,
-  topics,
-} from "../../core/mod.ts";
+import { ConfigError, RateLimitedLog, type ServiceDeps, topics } from "../../core/mod.ts";
 import { Character, characterFile, loadCharacterOrDefault } from "./character.ts";
 import { BUNDLED_CHARACTER_DIR, type MemoryConfig } from "./config.ts";
 import type { Embedder } from "./embedders/mod.ts";
@@ -176,111 +170,109 @@ export async function startMemoryWorker(
       logger.warn("Publishing the character failed: {error}", { error: String(error) })
     );
 
-  const subscriptions: Subscription[] = [];
+  const subscriptions = client.group();
   try {
-    subscriptions.push(
-      await client.subscribe(topics.memoryQuery, async (query, ctx) => {
-        counters.queries++;
-        let answer;
+    await subscriptions.subscribe(topics.memoryQuery, async (query, ctx) => {
+      counters.queries++;
+      let answer;
+      try {
+        answer = await searcher.search({
+          text: query.text,
+          topK: query.top_k,
+          maxTokens: query.max_tokens,
+          includeContext: query.include_context,
+          contextWindow: query.context_window,
+          strategy: query.retrieval_strategy,
+          // Room for the envelope and the echoed query beside the results.
+          maxResultBytes: topics.memoryResults.maxBytes - RESULTS_OVERHEAD_BYTES -
+            UTF8.encode(JSON.stringify(query.text)).byteLength,
+        });
+        writer.reportSuccess();
+      } catch (error) {
+        counters.queryErrors++;
+        logger.error("Memory query failed on storage: {error}", { error: String(error) });
+        writer.reportFailure(error as Error);
+        answer = {
+          results: [],
+          k: 0,
+          totalTokens: 0,
+          truncated: false,
+          strategyUsed: query.retrieval_strategy,
+        };
+      }
+      await client.publishEvent(topics.memoryResults, {
+        query: query.text,
+        k: answer.k,
+        results: answer.results,
+        total_tokens: answer.totalTokens,
+        strategy_used: answer.strategyUsed,
+        truncated: answer.truncated,
+      }, { correlationId: ctx.correlationId });
+    }, { concurrency: 2 });
+    await subscriptions.subscribe(topics.sttFinal, (final) => {
+      const memory = transcriptMemory(final, arrivals.next());
+      if (!memory) return;
+      collector.flushAll(); // the user speaks: the previous reply is over
+      writer.write(memory);
+    });
+    await subscriptions.subscribe(topics.ttsSay, (say) => {
+      if (collector.add(say, arrivals.next()) !== null) counters.skipped++;
+    });
+    await subscriptions.subscribe(topics.memoryStore, (fact) => {
+      writer.write(factMemory(fact, arrivals.next()));
+    });
+    await subscriptions.subscribe(topics.characterGet, async (request, ctx) => {
+      const options = { correlationId: ctx.correlationId };
+      if (!request.section) {
+        await client.publishEvent(topics.characterResult, character.snapshot(), options);
+        return;
+      }
+      const answer = character.section(request.section);
+      await client.publishEvent(
+        topics.characterResult,
+        { section: request.section, value: answer.value },
+        options,
+      );
+    });
+    await subscriptions.subscribe(topics.characterUpdate, async (update) => {
+      if ("action" in update) {
+        let fresh;
         try {
-          answer = await searcher.search({
-            text: query.text,
-            topK: query.top_k,
-            maxTokens: query.max_tokens,
-            includeContext: query.include_context,
-            contextWindow: query.context_window,
-            strategy: query.retrieval_strategy,
-            // Room for the envelope and the echoed query beside the results.
-            maxResultBytes: topics.memoryResults.maxBytes - RESULTS_OVERHEAD_BYTES -
-              UTF8.encode(JSON.stringify(query.text)).byteLength,
-          });
-          writer.reportSuccess();
+          fresh = await readCharacter();
         } catch (error) {
-          counters.queryErrors++;
-          logger.error("Memory query failed on storage: {error}", { error: String(error) });
-          writer.reportFailure(error as Error);
-          answer = {
-            results: [],
-            k: 0,
-            totalTokens: 0,
-            truncated: false,
-            strategyUsed: query.retrieval_strategy,
-          };
-        }
-        await client.publishEvent(topics.memoryResults, {
-          query: query.text,
-          k: answer.k,
-          results: answer.results,
-          total_tokens: answer.totalTokens,
-          strategy_used: answer.strategyUsed,
-          truncated: answer.truncated,
-        }, { correlationId: ctx.correlationId });
-      }, { concurrency: 2 }),
-      await client.subscribe(topics.sttFinal, (final) => {
-        const memory = transcriptMemory(final, arrivals.next());
-        if (!memory) return;
-        collector.flushAll(); // the user speaks: the previous reply is over
-        writer.write(memory);
-      }),
-      await client.subscribe(topics.ttsSay, (say) => {
-        if (collector.add(say, arrivals.next()) !== null) counters.skipped++;
-      }),
-      await client.subscribe(topics.memoryStore, (fact) => {
-        writer.write(factMemory(fact, arrivals.next()));
-      }),
-      await client.subscribe(topics.characterGet, async (request, ctx) => {
-        const options = { correlationId: ctx.correlationId };
-        if (!request.section) {
-          await client.publishEvent(topics.characterResult, character.snapshot(), options);
+          logger.error("reset_traits: {error}; the character is unchanged", {
+            error: (error as Error).message,
+          });
           return;
         }
-        const answer = character.section(request.section);
-        await client.publishEvent(
-          topics.characterResult,
-          { section: request.section, value: answer.value },
-          options,
-        );
-      }),
-      await client.subscribe(topics.characterUpdate, async (update) => {
-        if ("action" in update) {
-          let fresh;
-          try {
-            fresh = await readCharacter();
-          } catch (error) {
-            logger.error("reset_traits: {error}; the character is unchanged", {
-              error: (error as Error).message,
-            });
-            return;
-          }
-          character.reset(fresh);
-          try {
-            db.clearTraitOverrides(fresh.name);
-          } catch (error) {
-            writer.reportFailure(error as Error);
-          }
-          logger.info("Traits reset from {file}", { file: characterPath });
-        } else {
-          const problem = character.setTrait(update.trait, update.value);
-          if (problem) {
-            logger.warn("character/update ignored: {problem}", { problem });
-            return;
-          }
-          try {
-            db.setTraitOverride(character.snapshot().name, update.trait, update.value);
-          } catch (error) {
-            logger.error("Saving trait {trait} failed: {error}", {
-              trait: update.trait,
-              error: String(error),
-            });
-            writer.reportFailure(error as Error);
-          }
-          logger.info("Trait {trait} set to {value}", update);
+        character.reset(fresh);
+        try {
+          db.clearTraitOverrides(fresh.name);
+        } catch (error) {
+          writer.reportFailure(error as Error);
         }
-        await publishCharacter();
-      }),
-    );
+        logger.info("Traits reset from {file}", { file: characterPath });
+      } else {
+        const problem = character.setTrait(update.trait, update.value);
+        if (problem) {
+          logger.warn("character/update ignored: {problem}", { problem });
+          return;
+        }
+        try {
+          db.setTraitOverride(character.snapshot().name, update.trait, update.value);
+        } catch (error) {
+          logger.error("Saving trait {trait} failed: {error}", {
+            trait: update.trait,
+            error: String(error),
+          });
+          writer.reportFailure(error as Error);
+        }
+        logger.info("Trait {trait} set to {value}", update);
+      }
+      await publishCharacter();
+    });
   } catch (error) {
-    await Promise.allSettled(subscriptions.map((s) => s.unsubscribe()));
+    await subscriptions.close().catch(() => {});
     db.close();
     throw error;
   }
@@ -294,7 +286,7 @@ export async function startMemoryWorker(
     character,
     counters,
     async close() {
-      await Promise.allSettled(subscriptions.map((s) => s.unsubscribe()));
+      await subscriptions.close().catch(() => {});
       collector.flushAll();
       writer.close();
       await indexer?.close();

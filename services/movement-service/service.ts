@@ -12,12 +12,10 @@
 import {
   clipText,
   type ConnectionState,
-  filterOf,
+  type InvalidMessage,
   RateLimitedLog,
   type ServiceDeps,
-  type Subscription,
   TEST_MOVEMENT_COMMANDS,
-  TestMovementRequest,
   TEXT_LIMITS,
   topics,
 } from "../../core/mod.ts";
@@ -74,16 +72,8 @@ export async function startMovementService(
   const warnings = new RateLimitedLog(10_000);
   const knownCommands = new Set<string>(TEST_MOVEMENT_COMMANDS);
 
-  const publish = (what: string, sending: Promise<unknown>) => {
-    sending.catch((error) => {
-      counters.publishErrors++;
-      warnings.maybe(
-        `publish:${what}`,
-        (suppressed) =>
-          logger.warn("Could not publish {what}: {error}", { what, error, suppressed }),
-      );
-    });
-  };
+  // Fire-and-forget: the client logs a failed publish (rate-limited); we count it too.
+  const onError = () => void counters.publishErrors++;
   const onStatus = (status: MovementStatusReport) => {
     const { cause, ...published } = status;
     const fields = {
@@ -107,10 +97,10 @@ export async function startMovementService(
     } else {
       logger.info("movement {event} {command} {detail}", fields);
     }
-    publish("movement/status", client.publishEvent(topics.movementStatus, published));
+    client.publishDetached(topics.movementStatus, published, { onError });
   };
   const onState = (state: MovementStateReport) => {
-    publish("movement/state", client.publishEvent(topics.movementState, { ...state }));
+    client.publishDetached(topics.movementState, { ...state }, { onError });
   };
 
   const driver = options.driver ?? createDriver(config, client);
@@ -147,77 +137,68 @@ export async function startMovementService(
   const stopWatching = config.stopOnDisconnect ? client.onStateChange(onConnection) : () => {};
   if (config.stopOnDisconnect && !client.connected) onConnection(client.state);
 
-  const subscriptions: Subscription[] = [];
-  // Any message on movement/stop stops, whatever its shape (the firmware's rule): raw bytes.
-  // Whatever its size too: an oversized stop still stops (stopReason does not read it).
-  subscriptions.push(
-    await client.subscribeRaw(topics.movementStop, async (bytes, message) => {
-      const reason = stopReason(bytes, message.retained);
-      await controller.emergencyStop(reason);
-    }, { queueSize: 16, overflow: "drop-oldest", maxBytes: Number.MAX_SAFE_INTEGER }),
-  );
-  subscriptions.push(
-    await client.subscribe(topics.movementClear, (clear, message) => {
-      if (message.retained) {
-        counters.retainedIgnored++;
-        logger.warn("Ignoring a retained movement/clear: a clear must be sent live");
-        return;
-      }
-      if (!controller.clearStop(clear.reason ?? "movement/clear")) {
-        warnings.maybe(
-          "clear-unlatched",
-          (suppressed) =>
-            logger.info("movement/clear received; no emergency stop was latched", { suppressed }),
-        );
-      }
-    }),
-  );
-  // Validated here rather than by the client, so a bad command gets a command_failed.
-  subscriptions.push(
-    await client.subscribe<unknown>(filterOf(topics.movementTest), (data, message) => {
-      if (message.retained) {
-        counters.retainedIgnored++;
-        logger.warn("Ignoring a retained movement/test: stale commands are not executed");
-        return;
-      }
-      const parsed = TestMovementRequest.safeParse(data);
-      if (parsed.success) {
-        controller.submit(parsed.data);
-        return;
-      }
-      counters.invalid++;
-      const fields = isRecord(data) ? data : {};
-      // Echoed back on movement/status, so cut to the contract's limits (a hostile command
-      // name must not make the status itself invalid and so unpublishable).
-      const command = typeof fields.command === "string"
-        ? clipText(fields.command, TEXT_LIMITS.label)
-        : undefined;
-      const requestId = typeof fields.request_id === "string"
-        ? clipText(fields.request_id, TEXT_LIMITS.id)
-        : undefined;
-      if (command === "stop") {
-        void controller.emergencyStop("stop command (invalid fields ignored)");
-        return;
-      }
-      const error = `invalid movement/test: ${
-        parsed.error.issues.map((issue) => `${issue.path.join(".") || "payload"}: ${issue.message}`)
-          .join("; ")
-      }`;
-      onStatus({
-        event: "command_failed",
-        command,
-        request_id: requestId,
-        detail: error,
-        cause: "invalid",
-      });
-      onState({ event: "command_error", error });
-    }, {
-      wire: "envelope",
-      acceptRaw: true,
-      qos: topics.movementTest.qos,
-      queueSize: 64,
-    }),
-  );
+  const subscriptions = client.group();
+  // Any message on movement/stop stops, whatever its shape (the firmware's rule): a valid one
+  // with its reason, and whatever the client rejects (not JSON, not a stop, too big: an
+  // oversized stop still stops, unread) through onInvalid, at once.
+  await subscriptions.subscribe(topics.movementStop, async (stop, message) => {
+    await controller.emergencyStop(stopReason(stop.reason, message.retained));
+  }, {
+    queueSize: 16,
+    overflow: "drop-oldest",
+    onInvalid: (_topic, _reason, invalid) =>
+      void controller.emergencyStop(invalidStopReason(invalid)),
+  });
+  await subscriptions.subscribe(topics.movementClear, (clear, message) => {
+    if (message.retained) {
+      counters.retainedIgnored++;
+      logger.warn("Ignoring a retained movement/clear: a clear must be sent live");
+      return;
+    }
+    if (!controller.clearStop(clear.reason ?? "movement/clear")) {
+      warnings.maybe(
+        "clear-unlatched",
+        (suppressed) =>
+          logger.info("movement/clear received; no emergency stop was latched", { suppressed }),
+      );
+    }
+  });
+  const ignoreRetainedTest = () => {
+    counters.retainedIgnored++;
+    logger.warn("Ignoring a retained movement/test: stale commands are not executed");
+  };
+  // A command the schema refuses gets a command_failed (or, if it says stop, stops).
+  const onInvalidTest = (reason: string, invalid: InvalidMessage) => {
+    if (invalid.kind !== "schema") return; // not JSON, not an object, too big: unanswerable
+    if (invalid.retained) return ignoreRetainedTest();
+    counters.invalid++;
+    const fields = isRecord(invalid.data) ? invalid.data : {};
+    // Echoed back on movement/status, so cut to the contract's limits (a hostile command
+    // name must not make the status itself invalid and so unpublishable).
+    const command = typeof fields.command === "string"
+      ? clipText(fields.command, TEXT_LIMITS.label)
+      : undefined;
+    const requestId = typeof fields.request_id === "string"
+      ? clipText(fields.request_id, TEXT_LIMITS.id)
+      : undefined;
+    if (command === "stop") {
+      void controller.emergencyStop("stop command (invalid fields ignored)");
+      return;
+    }
+    const error = `invalid movement/test: ${reason.replace(/^schema: /, "")}`;
+    onStatus({
+      event: "command_failed",
+      command,
+      request_id: requestId,
+      detail: error,
+      cause: "invalid",
+    });
+    onState({ event: "command_error", error });
+  };
+  await subscriptions.subscribe(topics.movementTest, (request, message) => {
+    if (message.retained) return ignoreRetainedTest();
+    controller.submit(request);
+  }, { queueSize: 64, onInvalid: (_topic, reason, invalid) => onInvalidTest(reason, invalid) });
 
   onStatus({ event: "connected", detail: `driver ${driver.name}` });
   onState({ event: "ready" });
@@ -232,9 +213,7 @@ export async function startMovementService(
       closed ??= (async () => {
         closing = true;
         stopWatching();
-        for (const subscription of subscriptions) {
-          await subscription.unsubscribe().catch(() => {});
-        }
+        await subscriptions.close().catch(() => {});
         await controller.close();
         try {
           await driver.close();
@@ -255,20 +234,19 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function stopReason(bytes: Uint8Array, retained: boolean): string {
-  let reason = "movement/stop";
-  if (bytes.byteLength > topics.movementStop.maxBytes) {
-    reason = `movement/stop (a ${bytes.byteLength}-byte message, not read)`;
-    return retained ? `${reason} (retained)` : reason;
-  }
-  try {
-    const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    const data = isRecord(value) && isRecord(value.data) ? value.data : value;
-    if (isRecord(data) && typeof data.reason === "string" && data.reason) {
-      reason = `movement/stop: ${clipText(data.reason, TEXT_LIMITS.label)}`;
-    }
-  } catch {
-    // Not JSON: still a stop.
-  }
+/** The reason of a valid stop, clipped; "(retained)" when it was a retained copy. */
+function stopReason(text: string | null | undefined, retained: boolean): string {
+  const reason = text ? `movement/stop: ${clipText(text, TEXT_LIMITS.label)}` : "movement/stop";
   return retained ? `${reason} (retained)` : reason;
+}
+
+/** The reason of a stop the client rejected: its size when too big, else its reason if any. */
+function invalidStopReason(invalid: InvalidMessage): string {
+  if (invalid.kind === "oversized") {
+    const reason = `movement/stop (a ${invalid.size}-byte message, not read)`;
+    return invalid.retained ? `${reason} (retained)` : reason;
+  }
+  const data = invalid.data;
+  const text = isRecord(data) && typeof data.reason === "string" ? data.reason : null;
+  return stopReason(text, invalid.retained);
 }

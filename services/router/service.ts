@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type QueueOptions, type ServiceDeps, type Subscription, topics } from "../../core/mod.ts";
+import { type QueueOptions, type ServiceDeps, topics } from "../../core/mod.ts";
 import type { RouterConfig } from "./config.ts";
 import { type RouterClock, RouterCore, type RouterOutputs } from "./router.ts";
 
@@ -36,24 +36,19 @@ export async function startRouterService(
 ): Promise<RouterService> {
   const { client, logger } = context;
   const { config } = options;
+  // Fire-and-forget: the client counts and logs (rate-limited) a failed publish.
   let publishErrors = 0;
-  const send = (what: string, sending: Promise<unknown>) => {
-    sending.catch((error) => {
-      publishErrors++;
-      logger.warn("Could not publish {what}: {error}", { what, error: String(error) });
-    });
-  };
+  const onError = () => void publishErrors++;
   const outputs: RouterOutputs = {
-    say: (message) => send("tts/say", client.publishEvent(topics.ttsSay, message)),
+    say: (message) => client.publishDetached(topics.ttsSay, message, { onError }),
     requestLlm: (message, correlationId) =>
-      send("llm/request", client.publishEvent(topics.llmRequest, message, { correlationId })),
+      client.publishDetached(topics.llmRequest, message, { correlationId, onError }),
     cancelLlm: (id) =>
-      send("llm/cancel", client.publishEvent(topics.llmCancel, { id }, { correlationId: id })),
-    move: (message) => send("movement/test", client.publishEvent(topics.movementTest, message)),
-    stopMovement: (reason) =>
-      send("movement/stop", client.publishEvent(topics.movementStop, { reason })),
+      client.publishDetached(topics.llmCancel, { id }, { correlationId: id, onError }),
+    move: (message) => client.publishDetached(topics.movementTest, message, { onError }),
+    stopMovement: (reason) => client.publishDetached(topics.movementStop, { reason }, { onError }),
     liveModeChanged: (enabled) =>
-      send("router/live_mode", client.publishEvent(topics.routerLiveMode, { enabled })),
+      client.publishDetached(topics.routerLiveMode, { enabled }, { onError }),
   };
   const core = new RouterCore(config, outputs, { clock: options.clock, logger });
   const queue: QueueOptions = {
@@ -61,51 +56,46 @@ export async function startRouterService(
     overflow: config.queue.overflow,
     handlerTimeoutMs: config.queue.handlerTimeoutMs,
   };
-  const subscriptions: Subscription[] = [];
+  const subscriptions = client.group();
+  const live = { ...queue, ignoreRetained: true };
   const healthTopics = new Set([config.healthTopicTts, config.healthTopicStt]);
   try {
     // Health last: its retained messages can make the router say "System online." at once, and
     // by then every topic the user's answer travels on must already be subscribed.
-    subscriptions.push(
-      await client.subscribe(topics.wakeEvent, (event, message) => {
-        if (!message.retained) core.onWake(event);
-      }, { ...queue, qos: 1 }),
-      await client.subscribe(topics.ttsStatus, (status, message) => {
-        if (!message.retained) core.onTtsStatus(status);
-      }, { ...queue, qos: 1 }),
-      await client.subscribe(topics.llmStream, (delta, message) => {
-        if (!message.retained) core.onStream(delta);
-      }, { ...queue, qos: 1 }),
-      await client.subscribe(topics.llmResponse, (response, message) => {
-        if (!message.retained) core.onResponse(response);
-      }, { ...queue, qos: 1 }),
-      await client.subscribe(topics.llmCancel, (cancel, message) => {
-        if (!message.retained) core.onCancel(cancel);
-      }, { ...queue, qos: 1 }),
-      await client.subscribe(topics.movementStatus, (status) => {
-        core.onMovementStatus(status);
-      }, { ...queue, qos: 0 }),
-      await client.subscribe(topics.sttVad, (activity, message) => {
-        if (!message.retained) core.onSpeechActivity(activity);
-      }, { ...queue, qos: 1 }),
-      await client.subscribe(topics.sttFinal, (final, message) => {
-        const decision = core.onFinal(final, {
-          source: message.envelope?.source,
-          retained: message.retained,
-          id: message.envelope?.id,
-        });
-        logger.debug("stt/final → {decision}", { decision });
-      }, { ...queue, qos: 1 }),
-      await client.subscribe(topics.routerLiveModeSet, (command, message) => {
-        if (!message.retained) core.setLiveMode(command.enabled);
-      }, { ...queue, qos: 1 }),
-      await client.subscribe(topics.systemHealth, (health, message) => {
-        if (healthTopics.has(message.topic)) core.onHealth(message.topic, health);
-      }, { ...queue, qos: 1 }),
+    await subscriptions.subscribe(topics.wakeEvent, (event) => core.onWake(event), live);
+    await subscriptions.subscribe(topics.ttsStatus, (status) => core.onTtsStatus(status), live);
+    await subscriptions.subscribe(topics.llmStream, (delta) => core.onStream(delta), live);
+    await subscriptions.subscribe(
+      topics.llmResponse,
+      (response) => core.onResponse(response),
+      live,
     );
+    await subscriptions.subscribe(topics.llmCancel, (cancel) => core.onCancel(cancel), live);
+    await subscriptions.subscribe(topics.movementStatus, (status) => {
+      core.onMovementStatus(status);
+    }, queue);
+    await subscriptions.subscribe(
+      topics.sttVad,
+      (activity) => core.onSpeechActivity(activity),
+      live,
+    );
+    await subscriptions.subscribe(topics.sttFinal, (final, message) => {
+      const decision = core.onFinal(final, {
+        source: message.envelope?.source,
+        retained: message.retained,
+        id: message.envelope?.id,
+      });
+      logger.debug("stt/final → {decision}", { decision });
+    }, queue);
+    await subscriptions.subscribe(topics.routerLiveModeSet, (command) => {
+      core.setLiveMode(command.enabled);
+    }, live);
+    await subscriptions.subscribe(topics.systemHealth, (health, message) => {
+      if (healthTopics.has(message.topic)) core.onHealth(message.topic, health);
+    }, queue);
   } catch (error) {
     core.dispose();
-    await Promise.allSettled(subscriptions.map((s) => s.unsubscribe()));
+    await subscriptions.close().catch(() => {});
     throw error;
   }
   // Retained, so Home Assistant's switch shows the state the router starts in.
@@ -121,7 +111,7 @@ export async function startRouterService(
     },
     async close() {
       core.dispose();
-      await Promise.allSettled(subscriptions.map((s) => s.unsubscribe()));
+      await subscriptions.close().catch(() => {});
     },
   };
 }

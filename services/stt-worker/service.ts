@@ -18,7 +18,6 @@ import {
   RateLimitedLog,
   type ServiceDeps,
   type SpeechEndReason,
-  type Subscription,
   TEXT_LIMITS,
   topics,
 } from "../../core/mod.ts";
@@ -257,7 +256,7 @@ export async function startSttWorker(
     mic.onFinalPublished();
     cooldownUntil = Date.now() + config.postPublishCooldownMs;
     try {
-      await client.publishEvent(topics.sttFinal, final, { qos: 1 });
+      await client.publishEvent(topics.sttFinal, final);
     } catch (error) {
       logger.error("Could not publish stt/final: {error}", { error: `${error}` });
       return;
@@ -336,7 +335,7 @@ export async function startSttWorker(
         utt_id: id,
         ts: Date.now() / 1000,
         is_final: false,
-      }, { qos: 0 });
+      });
       counters.partials++;
     } catch (error) {
       if (!closed) {
@@ -385,28 +384,20 @@ export async function startSttWorker(
     onSegment(segmenter.push(frame, probability, rms));
   };
 
-  const subscriptions: Subscription[] = [];
+  const subscriptions = client.group();
+  const live = { ignoreRetained: true };
   try {
-    subscriptions.push(
-      await client.subscribe(topics.ttsSay, (say, message) => {
-        if (message.retained) return;
-        if (!say.wake_ack && say.text.trim() !== "") suppressor.rememberTts(say.text);
-        mic.onTtsSay(say);
-      }, { qos: 1 }),
-      await client.subscribe(topics.ttsStatus, (status, message) => {
-        if (!message.retained) mic.onTtsStatus(status);
-      }, { qos: 1 }),
-      await client.subscribe(topics.wakeMic, (command, message) => {
-        if (!message.retained) mic.onWakeMic(command);
-      }, { qos: 1 }),
-      await client.subscribe(topics.wakeEvent, (event, message) => {
-        if (!message.retained) mic.onWakeEvent(event);
-      }, { qos: 1 }),
-    );
+    await subscriptions.subscribe(topics.ttsSay, (say) => {
+      if (!say.wake_ack && say.text.trim() !== "") suppressor.rememberTts(say.text);
+      mic.onTtsSay(say);
+    }, live);
+    await subscriptions.subscribe(topics.ttsStatus, (status) => mic.onTtsStatus(status), live);
+    await subscriptions.subscribe(topics.wakeMic, (command) => mic.onWakeMic(command), live);
+    await subscriptions.subscribe(topics.wakeEvent, (event) => mic.onWakeEvent(event), live);
     await source.open();
   } catch (error) {
     mic.close();
-    await Promise.allSettled(subscriptions.map((s) => s.unsubscribe()));
+    await subscriptions.close().catch(() => {});
     throw error;
   }
   logger.info("Listening on {source}, transcribing with {backend}; mic {state} ({mode} mode)", {
@@ -460,7 +451,7 @@ export async function startSttWorker(
       await source.close();
       await pump.catch(() => {});
       await work.catch(() => {});
-      await Promise.allSettled(subscriptions.map((s) => s.unsubscribe()));
+      await subscriptions.close().catch(() => {});
       await Promise.allSettled([vad.close(), transcriber.close()]);
     },
   };

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ServiceDeps, Subscription, TtsControl, TtsSay } from "../../core/mod.ts";
+import type { ServiceDeps, TtsControl, TtsSay } from "../../core/mod.ts";
 import { topics } from "../../core/mod.ts";
 import { SayAggregator } from "./aggregator.ts";
 import type { TtsConfig } from "./config.ts";
@@ -156,11 +156,10 @@ export async function startTtsService(
     });
   };
 
-  const subscriptions: Subscription[] = [
-    await client.subscribe(topics.ttsSay, onSay),
-    // Its own queue: control is handled while a sentence plays (py-tars could not).
-    await client.subscribe(topics.ttsControl, onControl, { handlerTimeoutMs: 5_000 }),
-  ];
+  const subscriptions = client.group();
+  await subscriptions.subscribe(topics.ttsSay, onSay);
+  // Its own queue: control is handled while a sentence plays (py-tars could not).
+  await subscriptions.subscribe(topics.ttsControl, onControl, { handlerTimeoutMs: 5_000 });
 
   const preloaded = (async () => {
     if (!config.wakeCacheEnable || config.preloadTexts.length === 0) return;
@@ -185,9 +184,7 @@ export async function startTtsService(
     preloaded,
     counters,
     async close() {
-      for (const subscription of subscriptions) {
-        await subscription.unsubscribe().catch(() => {});
-      }
+      await subscriptions.close().catch(() => {});
       aggregator.clear();
       await preloaded;
       await speaker.close();

@@ -15,7 +15,7 @@ import {
   type MemoryResults,
   type MqttClient,
   type PayloadInputOf,
-  type Subscription,
+  type SubscriptionGroup,
   topics,
 } from "../../core/mod.ts";
 import { Conversation, type ConversationEntry } from "./conversation.ts";
@@ -91,7 +91,7 @@ export class DashboardBridge {
   readonly #board: HealthBoard;
   readonly #conversation: Conversation;
   readonly #tracer: TurnTracer;
-  readonly #subscriptions: Subscription[] = [];
+  #subscriptions: SubscriptionGroup | null = null;
   #character: CharacterSnapshot | null = null;
   #tts: TtsState | null = null;
   #connected = false;
@@ -118,93 +118,89 @@ export class DashboardBridge {
   /** Subscribes to every topic the dashboard shows and starts the staleness timer. */
   async start(): Promise<void> {
     const { client, emit } = this.#o;
-    const sub = this.#subscriptions;
+    const sub = this.#subscriptions = client.group();
     this.#connected = client.connected;
-    sub.push(
-      await client.subscribe(topics.sttPartial, (p, ctx) => {
-        emit({ type: "partial", text: p.text, source: ctx.envelope?.source ?? null });
-      }, { queueSize: 32 }),
-      await client.subscribe(topics.sttFinal, (p, ctx) => {
-        this.#entry(this.#conversation.userSaid(p.message_id, p.text, sourceOf(ctx)));
-        if (ctx.retained) return;
-        this.#trace(ctx, (ts) => ({
-          kind: "final",
-          ts,
-          messageId: ctx.envelope?.id ?? p.message_id,
-          uttId: p.utt_id,
-          sttTs: p.ts,
-          text: p.text,
-        }));
-      }),
-      await client.subscribe(topics.sttVad, (p, ctx) => {
-        this.#trace(ctx, (ts) => ({
-          kind: "vad",
-          ts,
-          event: p.event,
-          uttId: p.utt_id,
-          reason: p.reason,
-        }));
-      }, { queueSize: 64 }),
-      await client.subscribe(topics.wakeEvent, (p, ctx) => {
-        this.#trace(ctx, (ts) => ({ kind: "wake", ts, type: p.type }));
-      }, { queueSize: 64 }),
-      await client.subscribe(topics.llmRequest, (p, ctx) => {
-        const envelopeId = ctx.envelope?.id;
-        if (!envelopeId) return;
-        this.#trace(ctx, (ts) => ({ kind: "llm_request", ts, envelopeId, requestId: p.id }));
-      }, { queueSize: 16 }), // up to 1 MiB each (the history): keep few
-      await client.subscribe(topics.llmStream, (p, ctx) => {
-        const entry = this.#conversation.replyChunk(p.id, p.seq, p.delta, p.done, sourceOf(ctx));
-        if (entry) this.#entry(entry);
-        this.#trace(
-          ctx,
-          (ts) => ({ kind: "llm_stream", ts, requestId: p.id, text: p.delta ?? "" }),
-        );
-      }, { queueSize: 1024 }),
-      await client.subscribe(topics.llmResponse, (p, ctx) => {
-        this.#entry(this.#conversation.replyFinished(p.id, p.reply, p.error, sourceOf(ctx)));
-      }),
-      await client.subscribe(topics.ttsSay, (p, ctx) => {
-        this.#entry(this.#conversation.spoken(p.utt_id ?? p.message_id, p.text, sourceOf(ctx)));
-        this.#trace(ctx, (ts) => ({
-          kind: "say",
-          ts,
-          uttId: p.utt_id,
-          sttTs: p.stt_ts,
-          wakeAck: p.wake_ack,
-          systemAnnounce: p.system_announce,
-        }));
-      }),
-      await client.subscribe(topics.ttsStatus, (p, ctx) => {
-        this.#tts = { event: p.event, text: p.text, uttId: p.utt_id ?? null };
-        emit({ type: "tts.status", tts: this.#tts });
-        this.#trace(ctx, (ts) => ({ kind: "tts_status", ts, event: p.event, uttId: p.utt_id }));
-      }),
-      await client.subscribe(topics.systemHealth, (p, ctx) => {
-        this.#board.applyHealth(lastLevel(ctx.topic), p);
-      }, { queueSize: 512 }),
-      await client.subscribe(topics.systemKeepalive, (_p, ctx) => {
-        this.#board.applyHeartbeat(lastLevel(ctx.topic));
-      }, { queueSize: 512, overflow: "drop-oldest" }),
-      await client.subscribe(topics.systemCharacterCurrent, (p) => {
-        this.#character = p;
-        emit({ type: "character", character: p });
-      }),
-    );
+    await sub.subscribe(topics.sttPartial, (p, ctx) => {
+      emit({ type: "partial", text: p.text, source: ctx.envelope?.source ?? null });
+    }, { queueSize: 32 });
+    await sub.subscribe(topics.sttFinal, (p, ctx) => {
+      this.#entry(this.#conversation.userSaid(p.message_id, p.text, sourceOf(ctx)));
+      if (ctx.retained) return;
+      this.#trace(ctx, (ts) => ({
+        kind: "final",
+        ts,
+        messageId: ctx.envelope?.id ?? p.message_id,
+        uttId: p.utt_id,
+        sttTs: p.ts,
+        text: p.text,
+      }));
+    });
+    await sub.subscribe(topics.sttVad, (p, ctx) => {
+      this.#trace(ctx, (ts) => ({
+        kind: "vad",
+        ts,
+        event: p.event,
+        uttId: p.utt_id,
+        reason: p.reason,
+      }));
+    }, { queueSize: 64 });
+    await sub.subscribe(topics.wakeEvent, (p, ctx) => {
+      this.#trace(ctx, (ts) => ({ kind: "wake", ts, type: p.type }));
+    }, { queueSize: 64 });
+    await sub.subscribe(topics.llmRequest, (p, ctx) => {
+      const envelopeId = ctx.envelope?.id;
+      if (!envelopeId) return;
+      this.#trace(ctx, (ts) => ({ kind: "llm_request", ts, envelopeId, requestId: p.id }));
+    }, { queueSize: 16 }); // up to 1 MiB each (the history): keep few
+    await sub.subscribe(topics.llmStream, (p, ctx) => {
+      const entry = this.#conversation.replyChunk(p.id, p.seq, p.delta, p.done, sourceOf(ctx));
+      if (entry) this.#entry(entry);
+      this.#trace(
+        ctx,
+        (ts) => ({ kind: "llm_stream", ts, requestId: p.id, text: p.delta ?? "" }),
+      );
+    }, { queueSize: 1024 });
+    await sub.subscribe(topics.llmResponse, (p, ctx) => {
+      this.#entry(this.#conversation.replyFinished(p.id, p.reply, p.error, sourceOf(ctx)));
+    });
+    await sub.subscribe(topics.ttsSay, (p, ctx) => {
+      this.#entry(this.#conversation.spoken(p.utt_id ?? p.message_id, p.text, sourceOf(ctx)));
+      this.#trace(ctx, (ts) => ({
+        kind: "say",
+        ts,
+        uttId: p.utt_id,
+        sttTs: p.stt_ts,
+        wakeAck: p.wake_ack,
+        systemAnnounce: p.system_announce,
+      }));
+    });
+    await sub.subscribe(topics.ttsStatus, (p, ctx) => {
+      this.#tts = { event: p.event, text: p.text, uttId: p.utt_id ?? null };
+      emit({ type: "tts.status", tts: this.#tts });
+      this.#trace(ctx, (ts) => ({ kind: "tts_status", ts, event: p.event, uttId: p.utt_id }));
+    });
+    await sub.subscribe(topics.systemHealth, (p, ctx) => {
+      this.#board.applyHealth(lastLevel(ctx.topic), p);
+    }, { queueSize: 512 });
+    await sub.subscribe(topics.systemKeepalive, (_p, ctx) => {
+      this.#board.applyHeartbeat(lastLevel(ctx.topic));
+    }, { queueSize: 512, overflow: "drop-oldest" });
+    await sub.subscribe(topics.systemCharacterCurrent, (p) => {
+      this.#character = p;
+      emit({ type: "character", character: p });
+    });
     // tts/audio (PCM chunks for the browser's speaker) is looked up by its event type so that
     // ui-web runs with a topic table that does not have the row.
     const ttsAudio = findTopicSpecByEventType(TTS_AUDIO_EVENT);
     if (ttsAudio) {
-      sub.push(
-        await client.subscribe(ttsAudio, (p, ctx) => {
-          if (!isRecord(p)) return;
-          emit({ type: "tts.audio", audio: p });
-          const uttId = p.utt_id;
-          if (p.seq === 0 && typeof uttId === "string") {
-            this.#trace(ctx, (ts) => ({ kind: "audio", ts, uttId }));
-          }
-        }, { queueSize: 1024 }),
-      );
+      await sub.subscribe(ttsAudio, (p, ctx) => {
+        if (!isRecord(p)) return;
+        emit({ type: "tts.audio", audio: p });
+        const uttId = p.utt_id;
+        if (p.seq === 0 && typeof uttId === "string") {
+          this.#trace(ctx, (ts) => ({ kind: "audio", ts, uttId }));
+        }
+      }, { queueSize: 1024 });
     } else {
       this.#o.logger.warn("The topic table has no {event} row: browser playback is off", {
         event: TTS_AUDIO_EVENT,
@@ -277,8 +273,9 @@ export class DashboardBridge {
     this.#board.stop();
     if (this.#poll !== undefined) clearInterval(this.#poll);
     this.#poll = undefined;
-    const subs = this.#subscriptions.splice(0);
-    await Promise.allSettled(subs.map((s) => s.unsubscribe()));
+    const subscriptions = this.#subscriptions;
+    this.#subscriptions = null;
+    await subscriptions?.close().catch(() => {});
   }
 
   #entry(entry: ConversationEntry): void {
@@ -295,9 +292,7 @@ export class DashboardBridge {
     if (!update) return;
     this.#o.emit({ type: "turn", turn: update.turn });
     if (!update.finished) return;
-    this.#o.client.publishEvent(topics.systemTurn, update.turn).catch((error) => {
-      this.#o.logger.warn("Cannot publish system/turn: {error}", { error: String(error) });
-    });
+    this.#o.client.publishDetached(topics.systemTurn, update.turn);
   }
 
   #checkConnection(): void {

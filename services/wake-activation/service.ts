@@ -14,7 +14,6 @@ import {
   type MessageContext,
   RateLimitedLog,
   type ServiceDeps,
-  type Subscription,
   topics,
 } from "../../core/mod.ts";
 import type { WakeConfig } from "./config.ts";
@@ -161,26 +160,27 @@ export async function startWakeActivation(
     }
   };
 
-  const subscriptions: Subscription[] = [];
+  const subscriptions = client.group();
+  const live = { ignoreRetained: true };
   try {
-    const audioOptions = { qos: 0 as const, queueSize: 512, overflow: "drop-oldest" as const };
-    subscriptions.push(
-      config.audioTopic === filterOf(topics.audioPcm)
-        ? await client.subscribeRaw(topics.audioPcm, onAudio, audioOptions)
-        : await client.subscribeRaw(config.audioTopic, onAudio, audioOptions),
-      await client.subscribe(topics.ttsStatus, (status, message) => {
-        if (!message.retained) session.onTtsStatus(status);
-      }, { qos: 1 }),
-      await client.subscribe(topics.sttFinal, (final, message) => {
-        if (!message.retained) session.onTranscript(final.text);
-      }, { qos: 1 }),
-      await client.subscribe(topics.sttVad, (activity, message) => {
-        if (!message.retained) session.onSpeechActivity(activity);
-      }, { qos: 1 }),
+    const audioOptions = { queueSize: 512, overflow: "drop-oldest" as const };
+    if (config.audioTopic === filterOf(topics.audioPcm)) {
+      await subscriptions.subscribeRaw(topics.audioPcm, onAudio, audioOptions);
+    } else {
+      await subscriptions.subscribeRaw(config.audioTopic, onAudio, audioOptions);
+    }
+    await subscriptions.subscribe(topics.ttsStatus, (status) => session.onTtsStatus(status), live);
+    await subscriptions.subscribe(
+      topics.sttFinal,
+      (final) => session.onTranscript(final.text),
+      live,
     );
+    await subscriptions.subscribe(topics.sttVad, (activity) => {
+      session.onSpeechActivity(activity);
+    }, live);
   } catch (error) {
     session.close();
-    await Promise.allSettled(subscriptions.map((s) => s.unsubscribe()));
+    await subscriptions.close().catch(() => {});
     throw error;
   }
 
@@ -191,7 +191,7 @@ export async function startWakeActivation(
     async close() {
       closed = true;
       session.close();
-      await Promise.allSettled(subscriptions.map((s) => s.unsubscribe()));
+      await subscriptions.close().catch(() => {});
       await Promise.allSettled([...detectors.values()].map((d) => d.close()));
       if (spare) await spare.close();
       detectors.clear();

@@ -61,7 +61,6 @@ export class MqttAudioSource implements AudioSource {
       }
     }, {
       params: { source: this.#options.source },
-      qos: 0,
       queueSize: 512,
       overflow: "drop-oldest",
     });
