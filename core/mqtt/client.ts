@@ -68,7 +68,8 @@ export type { MqttClientOptions } from "./types.ts";
  * The shared MQTT client.
  *
  * @example
- * ```ts
+ * ```ts ignore
+ * // needs a broker on MQTT_URL
  * import { MqttClient, topics } from "../mod.ts";
  * await using client = MqttClient.fromEnv({ defaults: { clientId: "tars-router" } });
  * await client.connect();
@@ -186,7 +187,12 @@ export class MqttClient {
    *
    * @example
    * ```ts
-   * const off = client.onStateChange((state) => { if (state !== "connected") stopMotors(); });
+   * import { MqttClient } from "../mod.ts";
+   * const client = new MqttClient({ url: "mqtt://127.0.0.1:1883", clientId: "doc-example" });
+   * const stopMotors = () => {};
+   * const off = client.onStateChange((state) => {
+   *   if (state !== "connected") stopMotors();
+   * });
    * off();
    * ```
    */
@@ -257,7 +263,11 @@ export class MqttClient {
    * Resolves with the envelope id once the broker has it (QoS 1/2: acknowledged).
    *
    * @example
-   * ```ts
+   * ```ts ignore
+   * // needs a connected client
+   * import { MqttClient, topics } from "../mod.ts";
+   * const client = MqttClient.fromEnv({ defaults: { clientId: "doc-example" } });
+   * await client.connect();
    * const id = await client.publishEvent(topics.llmRequest, { id: "rt-1", text: "hi" });
    * ```
    */
@@ -308,7 +318,8 @@ export class MqttClient {
    * warning at most once per 10 s per topic and kind of error, and passed to `options.onError`.
    *
    * @example
-   * ```ts
+   * ```ts ignore
+   * // inside a handler of a connected client
    * client.publishDetached(topics.ttsSay, { text: "On it." }, { correlationId: ctx.correlationId });
    * ```
    */
@@ -410,7 +421,8 @@ export class MqttClient {
    * `close()` removes everything it subscribed.
    *
    * @example
-   * ```ts
+   * ```ts ignore
+   * // needs a connected client
    * const group = client.group();
    * await group.subscribe(topics.sttFinal, onFinal, { ignoreRetained: true });
    * await group.close();
@@ -483,7 +495,8 @@ export class MqttClient {
    * own queue, so a handler may await `request()` without blocking the reply.
    *
    * @example
-   * ```ts
+   * ```ts ignore
+   * // needs a connected client and a memory-worker
    * const results = await client.request(topics.memoryQuery, { text: "pizza" }, {
    *   replyTopic: topics.memoryResults,
    *   timeoutMs: 5000,

@@ -29,7 +29,8 @@ type AnySubscribe = (
  * subscriptions still in flight). Made by `MqttClient.group()`.
  *
  * @example
- * ```ts
+ * ```ts ignore
+ * // needs a connected client
  * const group = client.group();
  * await group.subscribe(topics.sttFinal, (final) => console.log(final.text));
  * await group.subscribeRaw(topics.audioFrames, (bytes) => play(bytes));
