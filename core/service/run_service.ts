@@ -48,6 +48,8 @@ export interface PrepareContext {
   readonly logger: Logger;
   /** The process environment (read once). */
   readonly env: ServiceEnv;
+  /** The MQTT settings read, with the catalog's defaults (the client is not connected yet). */
+  readonly mqtt: Readonly<MqttClientConfig>;
   /** Aborted on SIGINT/SIGTERM: give up loading (the run then ends with exit 0). */
   readonly signal: AbortSignal;
 }
@@ -211,7 +213,13 @@ async function run<C, P>(
       config: MqttClientConfig.redacted(client.config),
     });
     const prepared = service.prepare
-      ? await service.prepare(configured.config, { name, logger, env, signal: stop.signal })
+      ? await service.prepare(configured.config, {
+        name,
+        logger,
+        env,
+        mqtt: client.config,
+        signal: stop.signal,
+      })
       : undefined as P;
     unclaimed = { value: prepared };
     stop.signal.throwIfAborted();

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ConfigError, runService, topics } from "../../core/mod.ts";
+import { ConfigError, runService } from "../../core/mod.ts";
 import { readWakeConfig, type WakeConfig } from "./config.ts";
 import { bundledKeywordModel, DEFAULT_KEYWORD } from "./models.ts";
 import { OpenWakeWordScorer } from "./openwakeword.ts";
@@ -43,19 +43,11 @@ export async function loadScorer(config: WakeConfig): Promise<OpenWakeWordScorer
 if (import.meta.main) {
   await runService("wake-activation", {
     readConfig: readWakeConfig,
-    main: async ({ client, logger, config }) => {
-      let scorer: OpenWakeWordScorer;
-      try {
-        scorer = await loadScorer(config);
-      } catch (error) {
-        // py-tars announced a missing model as wake/event "error" before stopping.
-        await client.publishEvent(topics.wakeEvent, {
-          type: "error",
-          cause: "model_unavailable",
-          ts: Date.now() / 1000,
-        }).catch(() => {});
-        throw error;
-      }
+    // A bad model exits 78 before connecting. (py-tars published wake/event "error",
+    // cause "model_unavailable", first; that needs the broker this check must not wait for.)
+    prepare: loadScorer,
+    release: (scorer) => scorer.close(),
+    main: async ({ client, logger, config, prepared: scorer }) => {
       logger.info("Wake model {model} (window {window}), threshold {threshold}", {
         model: scorer.name,
         window: scorer.windowSize,

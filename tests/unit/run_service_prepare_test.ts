@@ -39,8 +39,8 @@ Deno.test("runService: a ConfigError from prepare exits 78 before any connection
         calls.push("readConfig");
         return env.SVC_MODEL_PATH ?? "";
       },
-      prepare: (path, { name, env }) => {
-        calls.push(`prepare ${path} ${name} ${env.SVC_MODEL_PATH}`);
+      prepare: (path, { name, env, mqtt }) => {
+        calls.push(`prepare ${path} ${name} ${env.SVC_MODEL_PATH} ${mqtt.clientId}`);
         throw new ConfigError([{
           variable: "SVC_MODEL_PATH",
           value: path,
@@ -58,7 +58,7 @@ Deno.test("runService: a ConfigError from prepare exits 78 before any connection
     console.error = original;
   }
   assert.equal(code, EXIT_CONFIG);
-  assert.deepEqual(calls, ["readConfig", "prepare /no/model svc-prepare /no/model"]);
+  assert.deepEqual(calls, ["readConfig", "prepare /no/model svc-prepare /no/model svc-prepare"]);
   assert.match(printed.join("\n"), /SVC_MODEL_PATH="\/no\/model"/);
   await assertNeverConnected(listener, firstAccepted);
 });
