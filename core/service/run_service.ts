@@ -212,16 +212,12 @@ async function run<C, P>(
       clientId: client.config.clientId,
       config: MqttClientConfig.redacted(client.config),
     });
-    const prepared = service.prepare
-      ? await service.prepare(configured.config, {
-        name,
-        logger,
-        env,
-        mqtt: client.config,
-        signal: stop.signal,
-      })
-      : undefined as P;
-    unclaimed = { value: prepared };
+    let prepared = undefined as P;
+    if (service.prepare) {
+      const ctx = { name, logger, env, mqtt: client.config, signal: stop.signal };
+      prepared = await service.prepare(configured.config, ctx);
+      unclaimed = { value: prepared };
+    }
     stop.signal.throwIfAborted();
     await client.connect({ signal: stop.signal });
     const running = await service.main({
