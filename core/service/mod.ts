@@ -15,6 +15,7 @@ export {
 } from "./catalog.ts";
 export {
   EXIT_CONFIG,
+  type PrepareContext,
   type RunningService,
   runService,
   type RunServiceOptions,

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ConfigError, envVar, readEnv } from "../../core/mod.ts";
+import { ConfigError, envVar, type MqttClientConfig, readEnv } from "../../core/mod.ts";
 
 /** The variables, their defaults and ranges. */
 export const HA_BRIDGE_ENV = {
@@ -32,4 +32,22 @@ export function readHaBridgeConfig(
     discovery: values.HA_DISCOVERY,
     cameraIntervalMs: values.HA_CAMERA_INTERVAL_MS,
   };
+}
+
+/**
+ * Checks the MQTT settings ha-bridge needs: with discovery on, every entity's availability is
+ * the bridge's retained health, so health must be on.
+ *
+ * @throws ConfigError naming MQTT_ENABLE_HEALTH when discovery is on and health is off.
+ */
+export function checkHaBridgeMqtt(
+  config: HaBridgeConfig,
+  mqtt: Readonly<Pick<MqttClientConfig, "enableHealth">>,
+): void {
+  if (!config.discovery || mqtt.enableHealth) return;
+  throw new ConfigError([{
+    variable: "MQTT_ENABLE_HEALTH",
+    value: "false",
+    expected: "true for ha-bridge (Home Assistant reads the bridge's health as availability)",
+  }], "ha-bridge configuration");
 }

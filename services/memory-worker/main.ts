@@ -6,16 +6,43 @@
  *
  * @module
  */
-import { runService } from "../../core/mod.ts";
-import { readMemoryConfig } from "./config.ts";
-import { createEmbedder } from "./embedders/mod.ts";
+import { ConfigError, runService } from "../../core/mod.ts";
+import { characterFile, loadCharacterOrDefault } from "./character.ts";
+import { BUNDLED_CHARACTER_DIR, type MemoryConfig, readMemoryConfig } from "./config.ts";
+import { createEmbedder, type Embedder } from "./embedders/mod.ts";
 import { startMemoryWorker } from "./service.ts";
+
+/**
+ * Checks what memory-worker's settings name before it connects: the character file (one that
+ * exists but cannot be used is a `ConfigError` on CHARACTER_DIR; a missing one falls back as
+ * the service does) and the embedder (a bad EMBED_MODEL is a `ConfigError`). Returns the
+ * loaded embedder (`null` for lexical search only).
+ */
+export async function prepareMemoryWorker(config: MemoryConfig): Promise<Embedder | null> {
+  try {
+    // The service reads it again (and warns about a missing one) when it starts.
+    await loadCharacterOrDefault(
+      characterFile(config.characterDir, config.characterName),
+      config.characterName,
+      BUNDLED_CHARACTER_DIR,
+      () => {},
+    );
+  } catch (error) {
+    throw new ConfigError([{
+      variable: "CHARACTER_DIR",
+      value: config.characterDir,
+      expected: `a usable ${config.characterName}/character.toml (${(error as Error).message})`,
+    }], "memory-worker character");
+  }
+  return await createEmbedder(config.embedder);
+}
 
 if (import.meta.main) {
   await runService("memory-worker", {
     readConfig: readMemoryConfig,
-    main: async ({ client, logger, config }) => {
-      const embedder = await createEmbedder(config.embedder);
+    prepare: prepareMemoryWorker,
+    release: (embedder) => embedder?.close(),
+    main: async ({ client, logger, config, prepared: embedder }) => {
       logger.info("Embedder: {embedder}", { embedder: embedder?.id ?? "none (lexical search)" });
       return await startMemoryWorker({ client, logger }, { config, embedder });
     },

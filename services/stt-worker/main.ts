@@ -7,29 +7,63 @@
  * @module
  */
 import { ConfigError, runService } from "../../core/mod.ts";
-import { readSttConfig } from "./config.ts";
+import { readSttConfig, type SttConfig } from "./config.ts";
 import { startSttWorker } from "./service.ts";
-import { createAudioSource } from "./sources/mod.ts";
+import { createAudioSource, readWavFile } from "./sources/mod.ts";
 import { createTranscriber, type Transcriber } from "./transcribers/mod.ts";
-import { loadVad } from "./vad.ts";
+import { loadVad, type SileroVad } from "./vad.ts";
+
+/** The models stt-worker loads before it connects. */
+export interface SttModels {
+  /** Silero VAD (VAD_MODEL_PATH). */
+  readonly vad: SileroVad;
+  /** The transcriber of STT_BACKEND (a sherpa model from SHERPA_MODEL_DIR). */
+  readonly transcriber: Transcriber;
+}
+
+/**
+ * What stt-worker checks and loads before it connects: the WAV file of AUDIO_SOURCE=file
+ * (read again when the source opens), the VAD and the transcriber. A bad AUDIO_FILE,
+ * VAD_MODEL_PATH, SHERPA_MODEL_DIR or STT_LANGUAGE is a `ConfigError` (exit 78).
+ */
+export async function prepareSttWorker(config: SttConfig): Promise<SttModels> {
+  if (config.audio.source === "file") {
+    try {
+      await readWavFile(config.audio.file!);
+    } catch (error) {
+      throw new ConfigError([{
+        variable: "AUDIO_FILE",
+        value: config.audio.file!,
+        expected: (error as Error).message,
+      }], "stt-worker configuration");
+    }
+  }
+  const vad = await loadVad(config);
+  try {
+    return { vad, transcriber: await createTranscriber(config) };
+  } catch (error) {
+    await vad.close();
+    throw error;
+  }
+}
+
+/** Closes what {@linkcode prepareSttWorker} loaded. */
+export async function closeSttModels({ vad, transcriber }: SttModels): Promise<void> {
+  await Promise.allSettled([vad.close(), transcriber.close()]);
+}
 
 if (import.meta.main) {
   await runService("stt-worker", {
     readConfig: readSttConfig,
-    main: async ({ client, logger, config }) => {
-      const vad = await loadVad(config);
-      let transcriber: Transcriber;
-      try {
-        transcriber = await createTranscriber(config);
-      } catch (error) {
-        await vad.close();
-        throw error;
-      }
+    prepare: prepareSttWorker,
+    release: closeSttModels,
+    main: async ({ client, logger, config, prepared: { vad, transcriber } }) => {
+      // The MQTT source needs the client, so every source is built here.
       const source = createAudioSource(config, client, logger);
       try {
         return await startSttWorker({ client, logger }, { config, source, vad, transcriber });
       } catch (error) {
-        await Promise.allSettled([vad.close(), transcriber.close(), source.close()]);
+        await source.close().catch(() => {});
         if (config.audio.source === "file" || config.audio.source === "alsa") {
           const variable = config.audio.source === "file" ? "AUDIO_FILE" : "AUDIO_SOURCE";
           throw new ConfigError([{

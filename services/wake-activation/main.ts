@@ -6,7 +6,14 @@
  *
  * @module
  */
-import { ConfigError, runService, topics } from "../../core/mod.ts";
+import {
+  ConfigError,
+  type Logger,
+  MqttClient,
+  type MqttClientConfig,
+  runService,
+  topics,
+} from "../../core/mod.ts";
 import { readWakeConfig, type WakeConfig } from "./config.ts";
 import { bundledKeywordModel, DEFAULT_KEYWORD } from "./models.ts";
 import { OpenWakeWordScorer } from "./openwakeword.ts";
@@ -40,22 +47,48 @@ export async function loadScorer(config: WakeConfig): Promise<OpenWakeWordScorer
   }
 }
 
+/** How long a failed model load waits for a broker to announce it on (then just exits 78). */
+const ANNOUNCE_TIMEOUT_MS = 2_000;
+
+/**
+ * Announces a model that does not load as wake/event `error` (cause `model_unavailable`), as
+ * py-tars did before stopping, when a broker answers within {@linkcode ANNOUNCE_TIMEOUT_MS}:
+ * the model is loaded before the service connects, so this is a short connection of its own
+ * (health off). Never throws.
+ */
+export async function announceModelUnavailable(
+  mqtt: Readonly<MqttClientConfig>,
+  logger: Logger,
+): Promise<void> {
+  const client = new MqttClient({ ...mqtt, enableHealth: false, logger: logger.getChild("mqtt") });
+  try {
+    await client.connect({ timeoutMs: ANNOUNCE_TIMEOUT_MS });
+    await client.publishEvent(topics.wakeEvent, {
+      type: "error",
+      cause: "model_unavailable",
+      ts: Date.now() / 1000,
+    });
+  } catch {
+    // No broker: the exit code and the message say it.
+  } finally {
+    await client.shutdown().catch(() => {});
+  }
+}
+
 if (import.meta.main) {
   await runService("wake-activation", {
     readConfig: readWakeConfig,
-    main: async ({ client, logger, config }) => {
-      let scorer: OpenWakeWordScorer;
+    // A bad model exits 78 before connecting, even with no broker up.
+    prepare: async (config, { mqtt, logger }) => {
       try {
-        scorer = await loadScorer(config);
+        return await loadScorer(config);
       } catch (error) {
-        // py-tars announced a missing model as wake/event "error" before stopping.
-        await client.publishEvent(topics.wakeEvent, {
-          type: "error",
-          cause: "model_unavailable",
-          ts: Date.now() / 1000,
-        }).catch(() => {});
+        await announceModelUnavailable(mqtt, logger);
         throw error;
       }
+    },
+    release: (scorer) => scorer.close(),
+    main: async ({ client, logger, config, prepared: scorer }) => {
       logger.info("Wake model {model} (window {window}), threshold {threshold}", {
         model: scorer.name,
         window: scorer.windowSize,

@@ -20,6 +20,25 @@ export interface FileAudioSourceOptions {
   readonly loop?: boolean;
 }
 
+/**
+ * Reads a WAV file (any rate and channels) as PCM16LE mono 16 kHz.
+ *
+ * @throws Error naming the file (and AUDIO_FILE) when it is unreadable or not a usable WAV.
+ */
+export async function readWavFile(path: string): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    throw new Error(`Cannot read AUDIO_FILE ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return wavToPcm16k(bytes);
+  } catch (error) {
+    throw new Error(`AUDIO_FILE ${path}: ${(error as Error).message}`);
+  }
+}
+
 /** Plays a WAV file (any rate and channels) as 16 kHz mono frames, paced like a microphone. */
 export class FileAudioSource implements AudioSource {
   /** Always "file". */
@@ -48,18 +67,7 @@ export class FileAudioSource implements AudioSource {
 
   /** Reads and converts the whole file; throws naming the file when it is unreadable. */
   async open(): Promise<void> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await Deno.readFile(this.#options.path);
-    } catch (error) {
-      throw new Error(`Cannot read AUDIO_FILE ${this.#options.path}: ${(error as Error).message}`);
-    }
-    let pcm: Uint8Array;
-    try {
-      pcm = wavToPcm16k(bytes);
-    } catch (error) {
-      throw new Error(`AUDIO_FILE ${this.#options.path}: ${(error as Error).message}`);
-    }
+    const pcm = await readWavFile(this.#options.path);
     const size = frameBytes(this.#options.frameMs);
     const frames = new FrameChunker(size).push(pcm);
     const rest = pcm.length % size;

@@ -26,7 +26,7 @@ export {
   type SourceErrorHandler,
 } from "./source.ts";
 export { AlsaAudioSource, type AlsaAudioSourceOptions } from "./alsa.ts";
-export { FileAudioSource, type FileAudioSourceOptions } from "./file.ts";
+export { FileAudioSource, type FileAudioSourceOptions, readWavFile } from "./file.ts";
 export { MqttAudioSource, type MqttAudioSourceOptions } from "./mqtt.ts";
 
 /** Builds the audio source AUDIO_SOURCE names. */
