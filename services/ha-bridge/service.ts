@@ -13,7 +13,6 @@
  * @module
  */
 import {
-  ConfigError,
   paramsOfTopic,
   RateLimitedLog,
   type ServiceDeps,
@@ -21,7 +20,7 @@ import {
   topicFor,
   topics,
 } from "../../core/mod.ts";
-import type { HaBridgeConfig } from "./config.ts";
+import { checkHaBridgeMqtt, type HaBridgeConfig } from "./config.ts";
 import {
   type DiscoveryItem,
   ENTITY,
@@ -105,14 +104,8 @@ export async function startHaBridge(
     };
   }
 
-  if (!client.config.enableHealth) {
-    // Every entity's availability is the bridge's retained health and last will.
-    throw new ConfigError([{
-      variable: "MQTT_ENABLE_HEALTH",
-      value: "false",
-      expected: "true for ha-bridge (Home Assistant reads the bridge's health as availability)",
-    }], "ha-bridge configuration");
-  }
+  // Every entity's availability is the bridge's retained health and last will.
+  checkHaBridgeMqtt(config, client.config);
   const entityTopics: EntityTopics = {
     bridgeHealth: client.healthTopic,
     state: (entity) => topicFor(topics.haState, { entity }),

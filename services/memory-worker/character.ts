@@ -7,7 +7,8 @@
  * @module
  */
 import { parse as parseToml } from "smol-toml";
-import { CharacterSnapshot, topics } from "../../core/mod.ts";
+import { CharacterSnapshot, ConfigError, topics } from "../../core/mod.ts";
+import { BUNDLED_CHARACTER_DIR, type MemoryConfig } from "./config.ts";
 
 /** The snapshot fields, as published (without `message_id`). */
 export type CharacterProfile = Omit<CharacterSnapshot, "message_id">;
@@ -250,4 +251,30 @@ function toJson(value: unknown): unknown {
     return String(value);
   }
   return value;
+}
+
+/**
+ * Loads the character memory-worker's settings name (CHARACTER_DIR/CHARACTER_NAME); a missing
+ * file falls back as {@linkcode loadCharacterOrDefault} does (and `onMissing` hears about it).
+ *
+ * @throws ConfigError naming CHARACTER_DIR when the file exists but cannot be used (exit 78).
+ */
+export async function loadConfiguredCharacter(
+  config: Pick<MemoryConfig, "characterDir" | "characterName">,
+  onMissing: (warning: string) => void,
+): Promise<CharacterProfile> {
+  try {
+    return await loadCharacterOrDefault(
+      characterFile(config.characterDir, config.characterName),
+      config.characterName,
+      BUNDLED_CHARACTER_DIR,
+      onMissing,
+    );
+  } catch (error) {
+    throw new ConfigError([{
+      variable: "CHARACTER_DIR",
+      value: config.characterDir,
+      expected: `a usable ${config.characterName}/character.toml (${(error as Error).message})`,
+    }], "memory-worker character");
+  }
 }

@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { ConfigError, runService } from "../../core/mod.ts";
-import { characterFile, loadCharacterOrDefault } from "./character.ts";
-import { BUNDLED_CHARACTER_DIR, type MemoryConfig, readMemoryConfig } from "./config.ts";
+import { runService } from "../../core/mod.ts";
+import { loadConfiguredCharacter } from "./character.ts";
+import { type MemoryConfig, readMemoryConfig } from "./config.ts";
 import { createEmbedder, type Embedder } from "./embedders/mod.ts";
 import { startMemoryWorker } from "./service.ts";
 
@@ -19,21 +19,8 @@ import { startMemoryWorker } from "./service.ts";
  * loaded embedder (`null` for lexical search only).
  */
 export async function prepareMemoryWorker(config: MemoryConfig): Promise<Embedder | null> {
-  try {
-    // The service reads it again (and warns about a missing one) when it starts.
-    await loadCharacterOrDefault(
-      characterFile(config.characterDir, config.characterName),
-      config.characterName,
-      BUNDLED_CHARACTER_DIR,
-      () => {},
-    );
-  } catch (error) {
-    throw new ConfigError([{
-      variable: "CHARACTER_DIR",
-      value: config.characterDir,
-      expected: `a usable ${config.characterName}/character.toml (${(error as Error).message})`,
-    }], "memory-worker character");
-  }
+  // The service reads it again (and warns about a missing one) when it starts.
+  await loadConfiguredCharacter(config, () => {});
   return await createEmbedder(config.embedder);
 }
 

@@ -9,9 +9,9 @@
  *
  * @module
  */
-import { ConfigError, RateLimitedLog, type ServiceDeps, topics } from "../../core/mod.ts";
-import { Character, characterFile, loadCharacterOrDefault } from "./character.ts";
-import { BUNDLED_CHARACTER_DIR, type MemoryConfig } from "./config.ts";
+import { RateLimitedLog, type ServiceDeps, topics } from "../../core/mod.ts";
+import { Character, characterFile, loadConfiguredCharacter } from "./character.ts";
+import type { MemoryConfig } from "./config.ts";
 import type { Embedder } from "./embedders/mod.ts";
 import { EmbeddingIndexer } from "./indexer.ts";
 import { ArrivalClock, factMemory, ReplyCollector, transcriptMemory } from "./ingest.ts";
@@ -77,23 +77,9 @@ export async function startMemoryWorker(
 
   const characterPath = characterFile(config.characterDir, config.characterName);
   const readCharacter = () =>
-    loadCharacterOrDefault(
-      characterPath,
-      config.characterName,
-      BUNDLED_CHARACTER_DIR,
-      (warning) => logger.warn("{warning}", { warning }),
-    );
-  let base;
-  try {
-    base = await readCharacter();
-  } catch (error) {
-    // A character file that exists but cannot be used is a setting to fix (exit 78).
-    throw new ConfigError([{
-      variable: "CHARACTER_DIR",
-      value: config.characterDir,
-      expected: `a usable ${config.characterName}/character.toml (${(error as Error).message})`,
-    }], "memory-worker character");
-  }
+    loadConfiguredCharacter(config, (warning) => logger.warn("{warning}", { warning }));
+  // A character file that exists but cannot be used is a setting to fix (exit 78).
+  const base = await readCharacter();
   if (config.directory) await Deno.mkdir(config.directory, { recursive: true });
   let db: MemoryDatabase;
   try {
