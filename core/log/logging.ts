@@ -64,8 +64,27 @@ function stderrSink(format: "json" | "pretty"): Sink {
     ? getJsonLinesFormatter()
     : getAnsiColorFormatter({ timestamp: "time" });
   return (record: LogRecord) => {
-    Deno.stderr.writeSync(encoder.encode(formatter(record)));
+    Deno.stderr.writeSync(
+      encoder.encode(formatter({ ...record, message: inlineStrings(record.message) })),
+    );
   };
+}
+
+/**
+ * Folds the string values of a rendered message into its text, so that a person reads
+ * `Serving http://127.0.0.1:8080/stream`, not `Serving http://"127.0.0.1":8080/stream` (LogTape's
+ * formatters quote string values). Other values (numbers, objects, errors) stay values. The
+ * structured `properties` keep every value as it was.
+ */
+function inlineStrings(message: readonly unknown[]): unknown[] {
+  const out: unknown[] = [message[0] ?? ""];
+  for (let i = 1; i < message.length; i += 2) {
+    const value = message[i];
+    const text = String(message[i + 1] ?? "");
+    if (typeof value === "string") out[out.length - 1] += value + text;
+    else out.push(value, text);
+  }
+  return out;
 }
 
 const LOG_LIMITS = { maxString: LOG_STRING_LIMIT, maxStack: LOG_STACK_LIMIT } as const;

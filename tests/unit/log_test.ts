@@ -48,7 +48,7 @@ Deno.test("rate-limited log emits once per interval and counts the rest", () => 
 
 Deno.test("LOG_FORMAT picks JSON or text for the stderr writer", async () => {
   const script = 'import { getLogger, setupLogging } from "./core/mod.ts"; setupLogging(); ' +
-    'getLogger("fmt").info("hello {who}", { who: "world" });';
+    'getLogger("fmt").info("hello {who}: {n} at {url}!", { who: "world", n: 3, url: "h:1" });';
   const line = async (format: string) => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["eval", script],
@@ -59,11 +59,14 @@ Deno.test("LOG_FORMAT picks JSON or text for the stderr writer", async () => {
     }).output();
     return new TextDecoder().decode(out.stderr).trim();
   };
-  assert.equal(JSON.parse(await line("json")).message, 'hello "world"');
+  // String values read as text (not `hello "world"`); other values as LogTape renders them.
+  const json = JSON.parse(await line("json"));
+  assert.equal(json.message, "hello world: 3 at h:1!");
+  assert.deepEqual(json.properties, { who: "world", n: 3, url: "h:1" });
   // deno-lint-ignore no-control-regex -- strips the ANSI colours of the text format
   const text = (await line("text")).replace(/\x1b\[[0-9;]*m/g, "");
   assert.throws(() => JSON.parse(text));
-  assert.match(text, /hello "world"/);
+  assert.match(text, /hello world: 3 at h:1!/);
   const bad = await line("xml");
   assert.match(bad, /LOG_FORMAT="xml" is not auto, json, pretty or text; using auto/);
 });
