@@ -121,6 +121,8 @@ interface PartTask {
   readonly last: boolean;
   readonly abort: AbortController;
   audio: Promise<PcmAudio> | null;
+  /** How long the engine took for this part, ms; `undefined` for cached audio. */
+  synthesisMs?: number;
 }
 
 let streamCounter = 0;
@@ -301,7 +303,7 @@ export class Speaker {
       state.sampleRate = audio.sampleRate;
       await this.#status("speaking_start", state, null);
       state.stream = await this.#o.sink.open(
-        { uttId: state.streamId, text: state.job.text },
+        { uttId: state.streamId, text: state.job.text, synthesisMs: task.synthesisMs },
         audio.sampleRate,
       );
       if (state.stopped) await state.stream.abort();
@@ -318,7 +320,9 @@ export class Speaker {
       return;
     }
     const text = job.parts[task.index];
+    const started = performance.now();
     task.audio = this.#o.engine.synthesize(text, task.abort.signal).then((audio) => {
+      task.synthesisMs = performance.now() - started;
       this.stats.synthesized++;
       if (job.remember && job.parts.length === 1) this.#o.remember?.(text, audio);
       return audio;

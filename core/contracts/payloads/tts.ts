@@ -115,6 +115,10 @@ export const TtsAudioChunk = lazySchema(() =>
     format: z.enum(TTS_AUDIO_FORMATS),
     data: base64String(TTS_AUDIO_DATA_MAX, "Base64 of the PCM16LE mono samples."),
     final: z.boolean().meta({ description: "The last chunk of the utterance." }),
+    synthesis_ms: z.number().min(0).nullish().meta({
+      description: "First chunk only: how long the engine took to synthesize the audio that " +
+        "starts the utterance, ms (absent for cached phrases). For latency traces.",
+    }),
   }).meta({ title: "TtsAudioChunk", description: "A chunk of synthesized speech audio." })
 );
 /** A parsed {@linkcode TtsAudioChunk}. */
