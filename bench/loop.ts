@@ -74,7 +74,7 @@ export interface LoopReport {
   readonly raw: Record<string, Stats>;
   /** speech_start → speech_end minus the voiced length of the question, ms: the hangover. */
   readonly hangoverMeasured: Stats;
-  /** `/proc/loadavg` (1, 5, 15 min) when the turns started and when they ended. */
+  /** Load averages (1, 5, 15 min) when the bench started and when the turns ended. */
   readonly load: { readonly start: string; readonly end: string };
   readonly turns: TurnTimeline[];
   readonly elapsedSeconds: number;
@@ -115,13 +115,9 @@ async function machine(): Promise<string> {
   }, Deno ${Deno.version.deno}`;
 }
 
-/** The 1, 5 and 15 minute load averages, e.g. `"3.41 3.12 2.80"`; `""` where unknown. */
-async function loadAverage(): Promise<string> {
-  try {
-    return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
-  } catch {
-    return "";
-  }
+/** The 1, 5 and 15 minute load averages, e.g. `"3.41 3.12 2.80"`. */
+function loadAverage(): string {
+  return Deno.loadavg().map((v) => v.toFixed(2)).join(" ");
 }
 
 /**
@@ -158,7 +154,7 @@ function log(message: string): void {
 export async function main(args: readonly string[]): Promise<LoopReport> {
   const options = parseArgs(args);
   const started = performance.now();
-  const loadStart = await loadAverage();
+  const loadStart = loadAverage();
   const dir = await Deno.makeTempDir({ prefix: "tars-bench-loop-" });
   await using broker = await startBroker();
   await using llm = await startFakeOpenAI({ apiKey: "sk-bench" });
@@ -328,7 +324,7 @@ export async function main(args: readonly string[]): Promise<LoopReport> {
     },
     overhead: statsOf(overhead),
     raw: { ...statsOf(raw), llmHeld: stats(held), synthesis: stats(synthesis) },
-    load: { start: loadStart, end: await loadAverage() },
+    load: { start: loadStart, end: loadAverage() },
     hangoverMeasured: stats(turns.map((t) => m(t, "speech_start", "speech_end") - spokenMs)),
     turns,
     elapsedSeconds: (performance.now() - started) / 1000,
