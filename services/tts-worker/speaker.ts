@@ -113,6 +113,8 @@ interface JobState {
   reason: string | null;
   writtenMs: number;
   readonly clock: PlayClock;
+  /** The speaking_start publish (it never rejects). */
+  startStatus: Promise<void> | null;
 }
 
 interface PartTask {
@@ -187,6 +189,7 @@ export class Speaker {
       reason: null,
       writtenMs: 0,
       clock: new PlayClock(),
+      startStatus: null,
     };
     job.parts.forEach((_, index) =>
       this.#queue.push({
@@ -301,7 +304,9 @@ export class Speaker {
     if (!state.started) {
       state.started = true;
       state.sampleRate = audio.sampleRate;
-      await this.#status("speaking_start", state, null);
+      // Sent before the first chunk on the same connection, so it arrives first; the audio
+      // does not wait for the broker's acknowledgement (a round trip), speaking_end does.
+      state.startStatus = this.#status("speaking_start", state, null);
       state.stream = await this.#o.sink.open(
         { uttId: state.streamId, text: state.job.text, synthesisMs: task.synthesisMs },
         audio.sampleRate,
@@ -378,6 +383,7 @@ export class Speaker {
     }
     if (state.stopped) await state.stream?.abort();
     else await state.stream?.finish();
+    await state.startStatus;
     await this.#status("speaking_end", state, state.reason);
   }
 
