@@ -15,8 +15,9 @@
  * {@linkcode TurnTracer} (fed by the same {@linkcode traceConverters} as ui-web) from the
  * envelopes' `ts` (publisher clocks, one machine). For each of `BENCH_LOOP_TURNS` (default 50)
  * turns after 3 warm-up turns it takes speech end (stt/vad) → first tts/audio chunk and
- * subtracts, turn by turn, what is not the suite's overhead: the time the LLM stand-in held
- * the first token (its fixed `BENCH_LOOP_LLM_MS` and its own lateness, as the stand-in
+ * subtracts, turn by turn, what is not the suite's overhead: the time the transcription
+ * stand-in spent on the request (its own record), the time the LLM stand-in held the first
+ * token (its fixed `BENCH_LOOP_LLM_MS` and its own lateness, as the stand-in
  * recorded it), tts-worker's aggregation debounce (a setting) and the synthesis time of that
  * turn's reply (`synthesis_ms` on its first tts/audio chunk, measured inside tts-worker around
  * the engine call). The VAD's end-of-speech hangover comes before speech_end is published and
@@ -146,6 +147,32 @@ export function llmHeld(
   });
 }
 
+/**
+ * How long the transcription stand-in spent on each turn's request, ms (reading the form and
+ * the WAV; its own record). One request per turn, in turn order; each turn's transcript must be
+ * the answer its request got, or the pairing is wrong and the run is refused.
+ */
+export function sttHandling(
+  turns: readonly Pick<TurnTimeline, "turn_id" | "text">[],
+  received: readonly { readonly handlingMs?: number }[],
+  answers: readonly string[],
+): number[] {
+  if (received.length < turns.length) {
+    throw new Error(`${turns.length} turns but only ${received.length} transcription requests`);
+  }
+  return turns.map((turn, i) => {
+    if (answers[i] !== turn.text) {
+      throw new Error(
+        `transcription ${i + 1} answered ${JSON.stringify(answers[i])}, not turn ` +
+          `${turn.turn_id}'s ${JSON.stringify(turn.text)}: requests and turns are out of step`,
+      );
+    }
+    const ms = received[i].handlingMs;
+    if (ms === undefined) throw new Error(`transcription ${i + 1} was not answered`);
+    return ms;
+  });
+}
+
 function log(message: string): void {
   console.error(`[bench loop] ${message}`);
 }
@@ -159,8 +186,12 @@ export async function main(args: readonly string[]): Promise<LoopReport> {
   await using broker = await startBroker();
   await using llm = await startFakeOpenAI({ apiKey: "sk-bench" });
   llm.fallback = fake.text(REPLY, { firstTokenDelayMs: LLM_FIRST_TOKEN_MS });
-  let asked = 0;
-  await using stt = startFakeOpenAiTranscription(() => TEXTS[asked++ % TEXTS.length]);
+  const answers: string[] = [];
+  await using stt = startFakeOpenAiTranscription(() => {
+    const text = TEXTS[answers.length % TEXTS.length];
+    answers.push(text);
+    return text;
+  });
 
   const wav = await speechWav(dir, "question", QUESTION, {
     leadSilenceSec: LEAD_SILENCE_SEC,
@@ -279,6 +310,7 @@ export async function main(args: readonly string[]): Promise<LoopReport> {
     return to - from;
   };
   const held = llmHeld(finished, llm.requests).slice(WARMUP, WARMUP + TURNS);
+  const transcribing = sttHandling(finished, stt.received, answers).slice(WARMUP, WARMUP + TURNS);
   const synthesis = turns.map((t) => {
     const ms = synthesisMs.get(t.turn_id);
     if (ms === undefined) throw new Error(`turn ${t.turn_id}: no synthesis_ms on its first chunk`);
@@ -298,14 +330,14 @@ export async function main(args: readonly string[]): Promise<LoopReport> {
     values.map((v, i) => subtract.reduce((left, s) => left - s[i], v));
   const debounce = turns.map(() => DEBOUNCE_MS);
   const overhead = {
-    stt: raw.stt,
+    stt: minus(raw.stt, transcribing),
     route: raw.route,
     llm: minus(raw.llm, held),
     sentence: raw.sentence,
     ttsStart: minus(raw.ttsStart, debounce, synthesis),
     ttsChunk: raw.ttsChunk,
     tts: minus(raw.tts, debounce, synthesis),
-    total: minus(raw.total, held, debounce, synthesis),
+    total: minus(raw.total, transcribing, held, debounce, synthesis),
   };
   const statsOf = (record: Record<string, number[]>) =>
     Object.fromEntries(Object.entries(record).map(([k, v]) => [k, stats(v)]));
@@ -323,7 +355,12 @@ export async function main(args: readonly string[]): Promise<LoopReport> {
       spokenMs: Math.round(spokenMs),
     },
     overhead: statsOf(overhead),
-    raw: { ...statsOf(raw), llmHeld: stats(held), synthesis: stats(synthesis) },
+    raw: {
+      ...statsOf(raw),
+      sttHandling: stats(transcribing),
+      llmHeld: stats(held),
+      synthesis: stats(synthesis),
+    },
     load: { start: loadStart, end: loadAverage() },
     hangoverMeasured: stats(turns.map((t) => m(t, "speech_start", "speech_end") - spokenMs)),
     turns,
@@ -350,13 +387,20 @@ export function render(r: LoopReport): string {
     `${r.elapsedSeconds.toFixed(0)} s; load average ${r.load.start} at the start, ` +
     `${r.load.end} at the end.`,
     "",
-    "Suite overhead per stage, ms (publisher timestamps; subtracted per turn: the time the LLM " +
-    "stand-in held the first token, the TTS debounce setting and that turn's synthesis time as " +
-    "tts-worker measured it):",
+    "Suite overhead per stage, ms (publisher timestamps; subtracted per turn: the transcription " +
+    "stand-in's handling of the request, the time the LLM stand-in held the first token, the " +
+    "TTS debounce setting and that turn's synthesis time as tts-worker measured it):",
     "",
     `| stage | p50 | p90 | p99 (= max of ${r.settings.turns}) | raw p50 / p99 | subtracted |`,
     "|---|---|---|---|---|---|",
-    row("speech end → stt/final (stt-worker)", o.stt, r.raw.stt, "transcriber stand-in: 0"),
+    row(
+      "speech end → stt/final (stt-worker)",
+      o.stt,
+      r.raw.stt,
+      `transcription stand-in's handling (p50 ${f(r.raw.sttHandling.p50)}, p99 ${
+        f(r.raw.sttHandling.p99)
+      })`,
+    ),
     row("stt/final → llm/request (router)", o.route, r.raw.route, "–"),
     row(
       "llm/request → first token (llm-worker)",
@@ -382,6 +426,9 @@ export function render(r: LoopReport): string {
     `| TTS aggregation debounce (TTS_AGGREGATE_DEBOUNCE_MS) | ${s.ttsAggregateDebounceMs} |`,
     `| LLM stand-in first-token hold (set ${s.llmFirstTokenMs}) | p50 ${f(held.p50)}, p99 ${
       f(held.p99)
+    } |`,
+    `| transcription stand-in's handling of a request | p50 ${f(r.raw.sttHandling.p50)}, p99 ${
+      f(r.raw.sttHandling.p99)
     } |`,
     `| espeak-ng synthesis of "${s.reply}" inside tts-worker (synthesis_ms) | p50 ${
       f(synth.p50)

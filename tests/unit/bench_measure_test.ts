@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { llmHeld } from "../../bench/loop.ts";
+import { llmHeld, sttHandling } from "../../bench/loop.ts";
 import { parseProcMemory } from "../../bench/memory.ts";
 
 const request = (text: string, firstChunkMs: number | null) => ({
@@ -28,6 +28,21 @@ Deno.test("bench loop: requests out of step with the turns are refused, not pair
   assert.throws(
     () => llmHeld(turns, [request("tell me", 100), request("talk to me", null)]),
     /sent no content/,
+  );
+});
+
+Deno.test("bench loop: each turn gets its transcription request's handling time", () => {
+  const turns = [{ turn_id: "a", text: "tell me" }, { turn_id: "b", text: "talk to me" }];
+  const received = [{ handlingMs: 1.5 }, { handlingMs: 0.7 }, {}];
+  assert.deepEqual(sttHandling(turns, received, ["tell me", "talk to me", "x"]), [1.5, 0.7]);
+  assert.throws(
+    () => sttHandling(turns, received, ["talk to me", "tell me"]),
+    /out of step/,
+  );
+  assert.throws(() => sttHandling(turns, [{ handlingMs: 1 }], ["tell me"]), /only 1/);
+  assert.throws(
+    () => sttHandling(turns, [{ handlingMs: 1 }, {}], ["tell me", "talk to me"]),
+    /not answered/,
   );
 });
 
