@@ -12,23 +12,30 @@
  * - tts-worker speaks with espeak-ng into the mqtt sink (tts/audio).
  *
  * The bench listens to the bus and builds each turn's timeline with ui-web's
- * {@linkcode TurnTracer} from the envelopes' `ts` (publisher clocks, one machine). For each of
- * `BENCH_LOOP_TURNS` (default 50) turns after 3 warm-up turns it takes speech end (stt/vad) →
- * first tts/audio chunk and subtracts what is not the suite's overhead: the LLM stand-in's
- * fixed first-token delay, tts-worker's aggregation debounce (a setting) and the espeak-ng
- * synthesis time of the reply (measured by the bench with the same engine between turns; its
- * median is subtracted). The VAD's end-of-speech hangover comes before speech_end is published
- * and is reported as its own line: it is a setting, not overhead.
+ * {@linkcode TurnTracer} (fed by the same {@linkcode traceConverters} as ui-web) from the
+ * envelopes' `ts` (publisher clocks, one machine). For each of `BENCH_LOOP_TURNS` (default 50)
+ * turns after 3 warm-up turns it takes speech end (stt/vad) → first tts/audio chunk and
+ * subtracts, turn by turn, what is not the suite's overhead: the time the transcription
+ * stand-in spent on the request (its own record), the time the LLM stand-in held the first
+ * token (its fixed `BENCH_LOOP_LLM_MS` and its own lateness, as the stand-in
+ * recorded it), tts-worker's aggregation debounce (a setting) and the synthesis time of that
+ * turn's reply (`synthesis_ms` on its first tts/audio chunk, measured inside tts-worker around
+ * the engine call). The VAD's end-of-speech hangover comes before speech_end is published and
+ * is reported as its own line: it is a setting, not overhead.
  *
  * Prints Markdown; `--json=<path>` also writes every number as JSON. Takes about 3 minutes.
  *
  * @module
  */
-import { type Envelope, MqttClient, topics } from "../core/mod.ts";
-import { EspeakEngine } from "../services/tts-worker/engines/espeak.ts";
-import { type TurnTimeline, TurnTracer } from "../services/ui-web/turn_trace.ts";
+import { type MessageContext, MqttClient, topics } from "../core/mod.ts";
+import {
+  type TraceConverter,
+  traceConverters,
+  type TurnTimeline,
+  TurnTracer,
+} from "../services/ui-web/turn_trace.ts";
 import { startBroker } from "../tests/helpers/broker.ts";
-import { fake, startFakeOpenAI } from "../tests/helpers/llm_fake_openai.ts";
+import { fake, type RecordedRequest, startFakeOpenAI } from "../tests/helpers/llm_fake_openai.ts";
 import { spawnService, stopService } from "../tests/helpers/service_process.ts";
 import { pcm16k, speechWav } from "../tests/helpers/speech_audio.ts";
 import { startFakeOpenAiTranscription } from "../tests/helpers/stt_fake_servers.ts";
@@ -68,6 +75,8 @@ export interface LoopReport {
   readonly raw: Record<string, Stats>;
   /** speech_start → speech_end minus the voiced length of the question, ms: the hangover. */
   readonly hangoverMeasured: Stats;
+  /** Load averages (1, 5, 15 min) when the bench started and when the turns ended. */
+  readonly load: { readonly start: string; readonly end: string };
   readonly turns: TurnTimeline[];
   readonly elapsedSeconds: number;
 }
@@ -107,6 +116,63 @@ async function machine(): Promise<string> {
   }, Deno ${Deno.version.deno}`;
 }
 
+/** The 1, 5 and 15 minute load averages, e.g. `"3.41 3.12 2.80"`. */
+function loadAverage(): string {
+  return Deno.loadavg().map((v) => v.toFixed(2)).join(" ");
+}
+
+/**
+ * How long the LLM stand-in held each turn's first token, ms, from its own record of each
+ * request (the scripted delay plus its lateness). One request per turn, in turn order; each
+ * request must carry its turn's transcript, or the pairing is wrong and the run is refused.
+ */
+export function llmHeld(
+  turns: readonly Pick<TurnTimeline, "turn_id" | "text">[],
+  requests: readonly Pick<RecordedRequest, "body" | "firstChunkMs">[],
+): number[] {
+  if (requests.length < turns.length) {
+    throw new Error(`${turns.length} turns but only ${requests.length} LLM requests`);
+  }
+  return turns.map((turn, i) => {
+    const { body, firstChunkMs } = requests[i];
+    const asked = body.messages.findLast((m) => m.role === "user")?.content;
+    if (typeof asked !== "string" || !turn.text || !asked.includes(turn.text)) {
+      throw new Error(
+        `LLM request ${i + 1} asked ${JSON.stringify(asked)}, not turn ` +
+          `${turn.turn_id}'s ${JSON.stringify(turn.text)}: requests and turns are out of step`,
+      );
+    }
+    if (firstChunkMs === null) throw new Error(`LLM request ${i + 1} sent no content`);
+    return firstChunkMs;
+  });
+}
+
+/**
+ * How long the transcription stand-in spent on each turn's request, ms (reading the form and
+ * the WAV; its own record). One request per turn, in turn order; each turn's transcript must be
+ * the answer its request got, or the pairing is wrong and the run is refused.
+ */
+export function sttHandling(
+  turns: readonly Pick<TurnTimeline, "turn_id" | "text">[],
+  received: readonly { readonly handlingMs?: number }[],
+  answers: readonly string[],
+): number[] {
+  if (received.length < turns.length) {
+    throw new Error(`${turns.length} turns but only ${received.length} transcription requests`);
+  }
+  return turns.map((turn, i) => {
+    if (answers[i] !== turn.text) {
+      throw new Error(
+        `transcription ${i + 1} answered ${JSON.stringify(answers[i])}, not turn ` +
+          `${turn.turn_id}'s ${JSON.stringify(turn.text)}: requests and turns are out of step`,
+      );
+    }
+    const ms = received[i].handlingMs;
+    if (ms === undefined) throw new Error(`transcription ${i + 1} was not answered`);
+    return ms;
+  });
+}
+
 function log(message: string): void {
   console.error(`[bench loop] ${message}`);
 }
@@ -115,12 +181,17 @@ function log(message: string): void {
 export async function main(args: readonly string[]): Promise<LoopReport> {
   const options = parseArgs(args);
   const started = performance.now();
+  const loadStart = loadAverage();
   const dir = await Deno.makeTempDir({ prefix: "tars-bench-loop-" });
   await using broker = await startBroker();
   await using llm = await startFakeOpenAI({ apiKey: "sk-bench" });
   llm.fallback = fake.text(REPLY, { firstTokenDelayMs: LLM_FIRST_TOKEN_MS });
-  let asked = 0;
-  await using stt = startFakeOpenAiTranscription(() => TEXTS[asked++ % TEXTS.length]);
+  const answers: string[] = [];
+  await using stt = startFakeOpenAiTranscription(() => {
+    const text = TEXTS[answers.length % TEXTS.length];
+    answers.push(text);
+    return text;
+  });
 
   const wav = await speechWav(dir, "question", QUESTION, {
     leadSilenceSec: LEAD_SILENCE_SEC,
@@ -140,63 +211,24 @@ export async function main(args: readonly string[]): Promise<LoopReport> {
   await listener.connect({ timeoutMs: 10_000 });
   const tracer = new TurnTracer(TURNS + WARMUP + 20);
   const finished: TurnTimeline[] = [];
-  const feed = (
-    envelope: Envelope | null,
-    event: (ts: number) => Parameters<TurnTracer["add"]>[0],
-  ) => {
-    if (!envelope) return;
-    const update = tracer.add(event(envelope.ts));
+  /** tts-worker's synthesis time of each utterance's first audio, by utt_id. */
+  const synthesisMs = new Map<string, number>();
+  const feed = <P>(convert: TraceConverter<P>) => (payload: P, c: MessageContext) => {
+    const event = c.envelope && convert(payload, c.envelope);
+    const update = event && tracer.add(event);
     if (update?.finished) finished.push(update.turn);
   };
-  await listener.subscribe(
-    topics.sttVad,
-    (p, c) =>
-      feed(
-        c.envelope,
-        (ts) => ({ kind: "vad", ts, event: p.event, uttId: p.utt_id, reason: p.reason }),
-      ),
-  );
-  await listener.subscribe(topics.sttFinal, (p, c) =>
-    feed(c.envelope, (ts) => ({
-      kind: "final",
-      ts,
-      messageId: c.envelope!.id,
-      uttId: p.utt_id,
-      sttTs: p.ts,
-      text: p.text,
-    })));
-  await listener.subscribe(topics.llmRequest, (p, c) =>
-    feed(c.envelope, (ts) => ({
-      kind: "llm_request",
-      ts,
-      envelopeId: c.envelope!.id,
-      requestId: p.id,
-    })));
-  await listener.subscribe(
-    topics.llmStream,
-    (p, c) =>
-      feed(c.envelope, (ts) => ({ kind: "llm_stream", ts, requestId: p.id, text: p.delta ?? "" })),
-    {
-      queueSize: 1024,
-    },
-  );
-  await listener.subscribe(topics.ttsSay, (p, c) =>
-    feed(c.envelope, (ts) => ({
-      kind: "say",
-      ts,
-      uttId: p.utt_id,
-      sttTs: p.stt_ts,
-      wakeAck: p.wake_ack,
-      systemAnnounce: p.system_announce,
-    })));
+  await listener.subscribe(topics.sttVad, feed(traceConverters.sttVad));
+  await listener.subscribe(topics.sttFinal, feed(traceConverters.sttFinal));
+  await listener.subscribe(topics.llmRequest, feed(traceConverters.llmRequest));
+  await listener.subscribe(topics.llmStream, feed(traceConverters.llmStream), { queueSize: 1024 });
+  await listener.subscribe(topics.ttsSay, feed(traceConverters.ttsSay));
+  const audio = feed(traceConverters.ttsAudio);
   await listener.subscribe(topics.ttsAudio, (p, c) => {
-    if (p.seq === 0) feed(c.envelope, (ts) => ({ kind: "audio", ts, uttId: p.utt_id }));
+    if (p.seq === 0 && p.synthesis_ms != null) synthesisMs.set(p.utt_id, p.synthesis_ms);
+    audio(p, c);
   }, { queueSize: 1024 });
-  await listener.subscribe(
-    topics.ttsStatus,
-    (p, c) =>
-      feed(c.envelope, (ts) => ({ kind: "tts_status", ts, event: p.event, uttId: p.utt_id })),
-  );
+  await listener.subscribe(topics.ttsStatus, feed(traceConverters.ttsStatus));
   const ready = new Set<string>();
   await listener.subscribe(topics.systemHealth, (p, c) => {
     if (p.ok && p.event === "ready") ready.add(c.topic);
@@ -223,13 +255,6 @@ export async function main(args: readonly string[]): Promise<LoopReport> {
       ROUTER_WAKE_ACK_ENABLED: "false",
     }),
   } as Record<string, Deno.ChildProcess>;
-  const engine = new EspeakEngine({ rate: 175, voice: "en-us" });
-  const synthesis: number[] = [];
-  const synthesize = async () => {
-    const t0 = performance.now();
-    await engine.synthesize(REPLY);
-    synthesis.push(performance.now() - t0);
-  };
   const results: Array<{ name: string; code: number; stderr: string }> = [];
   try {
     const deadline = Date.now() + 30_000;
@@ -239,8 +264,6 @@ export async function main(args: readonly string[]): Promise<LoopReport> {
       await new Promise((r) => setTimeout(r, 50));
     }
     await new Promise((r) => setTimeout(r, 1000)); // subscriptions come after "ready"
-    for (let i = 0; i < 5; i++) await synthesize(); // warm the page cache
-    synthesis.length = 0;
     children.stt = spawnService("stt-worker", {
       ...base,
       AUDIO_SOURCE: "file",
@@ -263,8 +286,8 @@ export async function main(args: readonly string[]): Promise<LoopReport> {
       if (finished.length > seen) {
         seen = finished.length;
         log(`turn ${seen}/${total}: speech end → first audio ${finished[seen - 1].response_ms} ms`);
-        await synthesize(); // in the silence between turns, with everything running
-      } else await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise((r) => setTimeout(r, 20));
     }
   } finally {
     for (const [name, child] of Object.entries(children)) {
@@ -278,7 +301,6 @@ export async function main(args: readonly string[]): Promise<LoopReport> {
   }
 
   const turns = finished.slice(WARMUP, WARMUP + TURNS);
-  const synth = stats(synthesis);
   const m = (t: TurnTimeline, a: keyof TurnTimeline["marks"], b: keyof TurnTimeline["marks"]) => {
     const from = t.marks[a];
     const to = t.marks[b];
@@ -287,23 +309,38 @@ export async function main(args: readonly string[]): Promise<LoopReport> {
     }
     return to - from;
   };
+  const held = llmHeld(finished, llm.requests).slice(WARMUP, WARMUP + TURNS);
+  const transcribing = sttHandling(finished, stt.received, answers).slice(WARMUP, WARMUP + TURNS);
+  const synthesis = turns.map((t) => {
+    const ms = synthesisMs.get(t.turn_id);
+    if (ms === undefined) throw new Error(`turn ${t.turn_id}: no synthesis_ms on its first chunk`);
+    return ms;
+  });
   const raw = {
     stt: turns.map((t) => m(t, "speech_end", "stt_final")),
     route: turns.map((t) => m(t, "stt_final", "llm_request")),
     llm: turns.map((t) => m(t, "llm_request", "first_token")),
     sentence: turns.map((t) => m(t, "first_token", "first_sentence")),
+    ttsStart: turns.map((t) => m(t, "first_sentence", "playback_start")),
+    ttsChunk: turns.map((t) => m(t, "playback_start", "first_audio")),
     tts: turns.map((t) => m(t, "first_sentence", "first_audio")),
     total: turns.map((t) => m(t, "speech_end", "first_audio")),
   };
-  const fixed = LLM_FIRST_TOKEN_MS + DEBOUNCE_MS + synth.p50;
+  const minus = (values: number[], ...subtract: number[][]) =>
+    values.map((v, i) => subtract.reduce((left, s) => left - s[i], v));
+  const debounce = turns.map(() => DEBOUNCE_MS);
   const overhead = {
-    stt: raw.stt,
+    stt: minus(raw.stt, transcribing),
     route: raw.route,
-    llm: raw.llm.map((v) => v - LLM_FIRST_TOKEN_MS),
+    llm: minus(raw.llm, held),
     sentence: raw.sentence,
-    tts: raw.tts.map((v) => v - DEBOUNCE_MS - synth.p50),
-    total: raw.total.map((v) => v - fixed),
+    ttsStart: minus(raw.ttsStart, debounce, synthesis),
+    ttsChunk: raw.ttsChunk,
+    tts: minus(raw.tts, debounce, synthesis),
+    total: minus(raw.total, transcribing, held, debounce, synthesis),
   };
+  const statsOf = (record: Record<string, number[]>) =>
+    Object.fromEntries(Object.entries(record).map(([k, v]) => [k, stats(v)]));
   const report: LoopReport = {
     date: new Date().toISOString(),
     machine: await machine(),
@@ -317,11 +354,14 @@ export async function main(args: readonly string[]): Promise<LoopReport> {
       reply: REPLY,
       spokenMs: Math.round(spokenMs),
     },
-    overhead: Object.fromEntries(Object.entries(overhead).map(([k, v]) => [k, stats(v)])),
+    overhead: statsOf(overhead),
     raw: {
-      ...Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, stats(v)])),
-      synthesis: synth,
+      ...statsOf(raw),
+      sttHandling: stats(transcribing),
+      llmHeld: stats(held),
+      synthesis: stats(synthesis),
     },
+    load: { start: loadStart, end: loadAverage() },
     hangoverMeasured: stats(turns.map((t) => m(t, "speech_start", "speech_end") - spokenMs)),
     turns,
     elapsedSeconds: (performance.now() - started) / 1000,
@@ -340,30 +380,42 @@ export function render(r: LoopReport): string {
     } | ${note} |`;
   const o = r.overhead;
   const s = r.settings;
+  const synth = r.raw.synthesis;
+  const held = r.raw.llmHeld;
   return [
     `${r.settings.turns} turns (after ${s.warmup} warm-up turns), ${r.date}, ${r.machine}; ` +
-    `${r.elapsedSeconds.toFixed(0)} s.`,
+    `${r.elapsedSeconds.toFixed(0)} s; load average ${r.load.start} at the start, ` +
+    `${r.load.end} at the end.`,
     "",
-    "Suite overhead per stage, ms (publisher timestamps; the stand-ins' fixed delays, the TTS " +
-    "debounce setting and the synthesis median subtracted):",
+    "Suite overhead per stage, ms (publisher timestamps; subtracted per turn: the transcription " +
+    "stand-in's handling of the request, the time the LLM stand-in held the first token, the " +
+    "TTS debounce setting and that turn's synthesis time as tts-worker measured it):",
     "",
-    "| stage | p50 | p90 | p99 (= max of 50) | raw p50 / p99 | subtracted |",
+    `| stage | p50 | p90 | p99 (= max of ${r.settings.turns}) | raw p50 / p99 | subtracted |`,
     "|---|---|---|---|---|---|",
-    row("speech end → stt/final (stt-worker)", o.stt, r.raw.stt, "transcriber stand-in: 0"),
+    row(
+      "speech end → stt/final (stt-worker)",
+      o.stt,
+      r.raw.stt,
+      `transcription stand-in's handling (p50 ${f(r.raw.sttHandling.p50)}, p99 ${
+        f(r.raw.sttHandling.p99)
+      })`,
+    ),
     row("stt/final → llm/request (router)", o.route, r.raw.route, "–"),
     row(
       "llm/request → first token (llm-worker)",
       o.llm,
       r.raw.llm,
-      `LLM stand-in first token ${s.llmFirstTokenMs} ms`,
+      `LLM stand-in's hold (set ${s.llmFirstTokenMs}; p50 ${f(held.p50)}, p99 ${f(held.p99)})`,
     ),
     row("first token → first tts/say (router)", o.sentence, r.raw.sentence, "–"),
     row(
-      "tts/say → first tts/audio chunk (tts-worker)",
-      o.tts,
-      r.raw.tts,
-      `debounce ${s.ttsAggregateDebounceMs} ms + synthesis p50 ${f(r.raw.synthesis.p50)} ms`,
+      "tts/say → speaking_start (tts-worker: debounce, synthesis)",
+      o.ttsStart,
+      r.raw.ttsStart,
+      `debounce ${s.ttsAggregateDebounceMs} + synthesis (p50 ${f(synth.p50)}, p99 ${f(synth.p99)})`,
     ),
+    row("speaking_start → first tts/audio chunk (tts-worker)", o.ttsChunk, r.raw.ttsChunk, "–"),
     row("**total: speech end → first audio chunk**", o.total, r.raw.total, "all of the above"),
     "",
     "| setting or stand-in, not overhead | value, ms |",
@@ -372,10 +424,15 @@ export function render(r: LoopReport): string {
       f(r.hangoverMeasured.p50)
     }, p99 ${f(r.hangoverMeasured.p99)}) |`,
     `| TTS aggregation debounce (TTS_AGGREGATE_DEBOUNCE_MS) | ${s.ttsAggregateDebounceMs} |`,
-    `| LLM stand-in first-token delay | ${s.llmFirstTokenMs} |`,
-    `| espeak-ng synthesis of "${s.reply}" (bench, between turns) | p50 ${
-      f(r.raw.synthesis.p50)
-    }, p99 ${f(r.raw.synthesis.p99)} (${r.raw.synthesis.n} runs) |`,
+    `| LLM stand-in first-token hold (set ${s.llmFirstTokenMs}) | p50 ${f(held.p50)}, p99 ${
+      f(held.p99)
+    } |`,
+    `| transcription stand-in's handling of a request | p50 ${f(r.raw.sttHandling.p50)}, p99 ${
+      f(r.raw.sttHandling.p99)
+    } |`,
+    `| espeak-ng synthesis of "${s.reply}" inside tts-worker (synthesis_ms) | p50 ${
+      f(synth.p50)
+    }, p99 ${f(synth.p99)} |`,
     "",
     `Target: total overhead p99 ≤ 20 ms — ${
       o.total.p99 <= 20 ? "met" : `missed by ${f(o.total.p99 - 20)} ms`

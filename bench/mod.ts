@@ -3,11 +3,12 @@
  *
  * `core` is the shared MQTT client against raw MQTT.js (`bench/core.ts`), `log` the cost of log
  * redaction against the input length (`bench/log.ts`), `loop` the suite's own overhead in a
- * whole voice turn (`bench/loop.ts`); every other name is a service whose
- * `bench/<service>.ts` exists (e.g. `router`, `tts-worker`). With no name, all of them run, core,
- * log and loop first. Each benchmark module exports `run(args): Promise<string>` (its Markdown
- * section; `args` are the `--key=value` options, e.g. `--json=<path>` for `core` and `loop`)
- * and can also be run alone: `deno run -A bench/<name>.ts`.
+ * whole voice turn (`bench/loop.ts`), `memory` the idle memory of every service
+ * (`bench/memory.ts`); every other name is a service whose `bench/<service>.ts` exists (e.g.
+ * `router`, `tts-worker`). With no name, all of them run, core, log, loop and memory first.
+ * Each benchmark module exports `run(args): Promise<string>` (its Markdown section; `args` are
+ * the `--key=value` options, e.g. `--json=<path>` for `core`, `loop` and `memory`) and can also
+ * be run alone: `deno run -A bench/<name>.ts`.
  *
  * Timings on a shared machine are noisy, so every benchmark reports ratios against a baseline
  * measured in the same run beside the absolute numbers.
@@ -24,11 +25,11 @@ interface BenchModule {
 }
 
 /**
- * The benchmark names that exist: `core`, `log`, `loop`, then the services with a
+ * The benchmark names that exist: `core`, `log`, `loop`, `memory`, then the services with a
  * `bench/<service>.ts`.
  */
 export function availableBenchmarks(): string[] {
-  const names = ["core", "log", "loop"];
+  const names = ["core", "log", "loop", "memory"];
   for (const name of serviceNames) {
     try {
       if (Deno.statSync(new URL(`${name}.ts`, BENCH_DIR)).isFile) names.push(name);

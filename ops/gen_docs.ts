@@ -12,7 +12,7 @@
  */
 import { stringify } from "yaml";
 import { z } from "zod";
-import { topicList, topicParams, type TopicSpec } from "../core/contracts/mod.ts";
+import { builtSchema, topicList, topicParams, type TopicSpec } from "../core/contracts/mod.ts";
 import { generatedDefaults } from "../core/contracts/payloads/common.ts";
 import { ACL_FILE, renderAcl } from "./mosquitto/acl.ts";
 import { CONFIG_MD, renderConfigurationMd } from "./gen_config_docs.ts";
@@ -42,7 +42,7 @@ const GENERATED_KEY = "x-generated";
  * safe-integer bounds zod adds to every integer are dropped.
  */
 export function payloadJsonSchema(schema: z.ZodType): JsonSchema {
-  const json = z.toJSONSchema(schema, {
+  const json = z.toJSONSchema(builtSchema(schema), {
     io: "input",
     unrepresentable: "any",
     target: "draft-7",

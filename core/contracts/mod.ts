@@ -16,6 +16,7 @@
  * @module
  */
 export * from "./envelope.ts";
+export { builtSchema, lazySchema } from "./lazy_schema.ts";
 export * from "./topic.ts";
 export * from "./topics.ts";
 export { clipText, TEXT_LIMITS } from "./payloads/common.ts";

@@ -259,11 +259,16 @@ export async function startLlmWorker(
     let text = "";
     let model = params.model;
     const tokens: Record<string, number> = {};
-    const onDelta = async (delta: string) => {
+    // Chunks are not held back until the broker acknowledged the one before (a round trip
+    // each, and the router speaks a short reply only once it has all of them): they leave in
+    // order, and the done marker waits for every acknowledgement, so a failed publish still
+    // fails the request.
+    const inFlight: Promise<unknown>[] = [];
+    const onDelta = (delta: string) => {
       text += delta;
       if (!request.stream || signal.aborted) return;
       seq++;
-      await client.publishEvent(topics.llmStream, {
+      const published = client.publishEvent(topics.llmStream, {
         id: request.id,
         seq,
         delta,
@@ -271,9 +276,12 @@ export async function startLlmWorker(
         provider: backend.provider,
         model,
       }, { correlationId });
+      published.catch(() => {}); // rethrown by finishStream
+      inFlight.push(published);
     };
     const finishStream = async () => {
       if (!request.stream) return;
+      await Promise.all(inFlight.splice(0));
       seq++;
       await client.publishEvent(topics.llmStream, {
         id: request.id,

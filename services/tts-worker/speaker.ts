@@ -113,6 +113,8 @@ interface JobState {
   reason: string | null;
   writtenMs: number;
   readonly clock: PlayClock;
+  /** The speaking_start publish (it never rejects). */
+  startStatus: Promise<void> | null;
 }
 
 interface PartTask {
@@ -121,6 +123,8 @@ interface PartTask {
   readonly last: boolean;
   readonly abort: AbortController;
   audio: Promise<PcmAudio> | null;
+  /** How long the engine took for this part, ms; `undefined` for cached audio. */
+  synthesisMs?: number;
 }
 
 let streamCounter = 0;
@@ -185,6 +189,7 @@ export class Speaker {
       reason: null,
       writtenMs: 0,
       clock: new PlayClock(),
+      startStatus: null,
     };
     job.parts.forEach((_, index) =>
       this.#queue.push({
@@ -299,9 +304,11 @@ export class Speaker {
     if (!state.started) {
       state.started = true;
       state.sampleRate = audio.sampleRate;
-      await this.#status("speaking_start", state, null);
+      // Sent before the first chunk on the same connection, so it arrives first; the audio
+      // does not wait for the broker's acknowledgement (a round trip), speaking_end does.
+      state.startStatus = this.#status("speaking_start", state, null);
       state.stream = await this.#o.sink.open(
-        { uttId: state.streamId, text: state.job.text },
+        { uttId: state.streamId, text: state.job.text, synthesisMs: task.synthesisMs },
         audio.sampleRate,
       );
       if (state.stopped) await state.stream.abort();
@@ -318,7 +325,9 @@ export class Speaker {
       return;
     }
     const text = job.parts[task.index];
+    const started = performance.now();
     task.audio = this.#o.engine.synthesize(text, task.abort.signal).then((audio) => {
+      task.synthesisMs = performance.now() - started;
       this.stats.synthesized++;
       if (job.remember && job.parts.length === 1) this.#o.remember?.(text, audio);
       return audio;
@@ -374,6 +383,7 @@ export class Speaker {
     }
     if (state.stopped) await state.stream?.abort();
     else await state.stream?.finish();
+    await state.startStatus;
     await this.#status("speaking_end", state, state.reason);
   }
 

@@ -20,7 +20,13 @@ import {
 } from "../../core/mod.ts";
 import { Conversation, type ConversationEntry } from "./conversation.ts";
 import { HealthBoard, type ServiceHealth } from "./health_board.ts";
-import { type TraceEvent, type TurnTimeline, TurnTracer } from "./turn_trace.ts";
+import {
+  type TraceConverter,
+  traceConverters,
+  type TracedEnvelope,
+  type TurnTimeline,
+  TurnTracer,
+} from "./turn_trace.ts";
 
 /** The envelope event type of the TTS audio chunks the page plays. */
 export const TTS_AUDIO_EVENT = "tts.audio";
@@ -125,59 +131,33 @@ export class DashboardBridge {
     }, { queueSize: 32 });
     await sub.subscribe(topics.sttFinal, (p, ctx) => {
       this.#entry(this.#conversation.userSaid(p.message_id, p.text, sourceOf(ctx)));
-      if (ctx.retained) return;
-      this.#trace(ctx, (ts) => ({
-        kind: "final",
-        ts,
-        messageId: ctx.envelope?.id ?? p.message_id,
-        uttId: p.utt_id,
-        sttTs: p.ts,
-        text: p.text,
-      }));
+      this.#trace(ctx, traceConverters.sttFinal, p);
     });
     await sub.subscribe(topics.sttVad, (p, ctx) => {
-      this.#trace(ctx, (ts) => ({
-        kind: "vad",
-        ts,
-        event: p.event,
-        uttId: p.utt_id,
-        reason: p.reason,
-      }));
+      this.#trace(ctx, traceConverters.sttVad, p);
     }, { queueSize: 64 });
     await sub.subscribe(topics.wakeEvent, (p, ctx) => {
-      this.#trace(ctx, (ts) => ({ kind: "wake", ts, type: p.type }));
+      this.#trace(ctx, traceConverters.wakeEvent, p);
     }, { queueSize: 64 });
     await sub.subscribe(topics.llmRequest, (p, ctx) => {
-      const envelopeId = ctx.envelope?.id;
-      if (!envelopeId) return;
-      this.#trace(ctx, (ts) => ({ kind: "llm_request", ts, envelopeId, requestId: p.id }));
+      this.#trace(ctx, traceConverters.llmRequest, p);
     }, { queueSize: 16 }); // up to 1 MiB each (the history): keep few
     await sub.subscribe(topics.llmStream, (p, ctx) => {
       const entry = this.#conversation.replyChunk(p.id, p.seq, p.delta, p.done, sourceOf(ctx));
       if (entry) this.#entry(entry);
-      this.#trace(
-        ctx,
-        (ts) => ({ kind: "llm_stream", ts, requestId: p.id, text: p.delta ?? "" }),
-      );
+      this.#trace(ctx, traceConverters.llmStream, p);
     }, { queueSize: 1024 });
     await sub.subscribe(topics.llmResponse, (p, ctx) => {
       this.#entry(this.#conversation.replyFinished(p.id, p.reply, p.error, sourceOf(ctx)));
     });
     await sub.subscribe(topics.ttsSay, (p, ctx) => {
       this.#entry(this.#conversation.spoken(p.utt_id ?? p.message_id, p.text, sourceOf(ctx)));
-      this.#trace(ctx, (ts) => ({
-        kind: "say",
-        ts,
-        uttId: p.utt_id,
-        sttTs: p.stt_ts,
-        wakeAck: p.wake_ack,
-        systemAnnounce: p.system_announce,
-      }));
+      this.#trace(ctx, traceConverters.ttsSay, p);
     });
     await sub.subscribe(topics.ttsStatus, (p, ctx) => {
       this.#tts = { event: p.event, text: p.text, uttId: p.utt_id ?? null };
       emit({ type: "tts.status", tts: this.#tts });
-      this.#trace(ctx, (ts) => ({ kind: "tts_status", ts, event: p.event, uttId: p.utt_id }));
+      this.#trace(ctx, traceConverters.ttsStatus, p);
     });
     await sub.subscribe(topics.systemHealth, (p, ctx) => {
       this.#board.applyHealth(lastLevel(ctx.topic), p);
@@ -196,10 +176,7 @@ export class DashboardBridge {
       await sub.subscribe(ttsAudio, (p, ctx) => {
         if (!isRecord(p)) return;
         emit({ type: "tts.audio", audio: p });
-        const uttId = p.utt_id;
-        if (p.seq === 0 && typeof uttId === "string") {
-          this.#trace(ctx, (ts) => ({ kind: "audio", ts, uttId }));
-        }
+        this.#trace(ctx, traceConverters.ttsAudio, p);
       }, { queueSize: 1024 });
     } else {
       this.#o.logger.warn("The topic table has no {event} row: browser playback is off", {
@@ -283,12 +260,14 @@ export class DashboardBridge {
   }
 
   /** Feeds one message to the tracer; a finished turn is also published on system/turn. */
-  #trace(
-    ctx: { envelope: { ts: number } | null; retained: boolean },
-    event: (ts: number) => TraceEvent,
+  #trace<P>(
+    ctx: { envelope: TracedEnvelope | null; retained: boolean },
+    convert: TraceConverter<P>,
+    payload: P,
   ): void {
     if (!ctx.envelope || ctx.retained) return;
-    const update = this.#tracer.add(event(ctx.envelope.ts));
+    const event = convert(payload, ctx.envelope);
+    const update = event && this.#tracer.add(event);
     if (!update) return;
     this.#o.emit({ type: "turn", turn: update.turn });
     if (!update.finished) return;

@@ -23,7 +23,18 @@
  *
  * @module
  */
-import type { TurnMark, TurnStage, TurnTiming } from "../../core/mod.ts";
+import type {
+  FinalTranscript,
+  LLMRequest,
+  LLMStreamDelta,
+  SpeechActivity,
+  TtsSay,
+  TtsStatus,
+  TurnMark,
+  TurnStage,
+  TurnTiming,
+  WakeEvent,
+} from "../../core/mod.ts";
 
 /** A turn's timeline: the `system/turn` payload without its message id. */
 export type TurnTimeline = Omit<TurnTiming, "message_id">;
@@ -73,6 +84,72 @@ export type TraceEvent =
     readonly event: string;
     readonly uttId?: string | null;
   };
+
+/** What a converter needs of a message's envelope: its id and its `ts` (epoch seconds). */
+export interface TracedEnvelope {
+  /** The envelope id. */
+  readonly id: string;
+  /** The publisher's clock when it was sent, epoch seconds. */
+  readonly ts: number;
+}
+
+/** Turns one payload of a topic into the tracer's event; `null` when it is not one. */
+export type TraceConverter<P> = (payload: P, envelope: TracedEnvelope) => TraceEvent | null;
+
+/**
+ * The fields of a tts/audio chunk the tracer reads. ui-web receives the chunks unvalidated
+ * (it looks the row up by event type), so they are `unknown` here.
+ */
+export interface TracedAudioChunk {
+  /** Position in the utterance; the chunk with 0 is the first audio. */
+  readonly seq?: unknown;
+  /** The utterance (request) id. */
+  readonly utt_id?: unknown;
+}
+
+/**
+ * One converter per traced topic, keyed like the topic table (`topics.sttVad` →
+ * `traceConverters.sttVad`): the single mapping from bus messages to {@linkcode TraceEvent}s,
+ * shared by ui-web's bridge and `bench/loop.ts`.
+ */
+export const traceConverters: {
+  readonly wakeEvent: TraceConverter<Pick<WakeEvent, "type">>;
+  readonly sttVad: TraceConverter<Pick<SpeechActivity, "event" | "utt_id" | "reason">>;
+  readonly sttFinal: TraceConverter<Pick<FinalTranscript, "utt_id" | "ts" | "text">>;
+  readonly llmRequest: TraceConverter<Pick<LLMRequest, "id">>;
+  readonly llmStream: TraceConverter<Pick<LLMStreamDelta, "id" | "delta">>;
+  readonly ttsSay: TraceConverter<
+    Pick<TtsSay, "utt_id" | "stt_ts" | "wake_ack" | "system_announce">
+  >;
+  readonly ttsStatus: TraceConverter<Pick<TtsStatus, "event" | "utt_id">>;
+  readonly ttsAudio: TraceConverter<TracedAudioChunk>;
+} = {
+  wakeEvent: (p, e) => ({ kind: "wake", ts: e.ts, type: p.type }),
+  sttVad: (p, e) => ({ kind: "vad", ts: e.ts, event: p.event, uttId: p.utt_id, reason: p.reason }),
+  sttFinal: (p, e) => ({
+    kind: "final",
+    ts: e.ts,
+    messageId: e.id,
+    uttId: p.utt_id,
+    sttTs: p.ts,
+    text: p.text,
+  }),
+  llmRequest: (p, e) => ({ kind: "llm_request", ts: e.ts, envelopeId: e.id, requestId: p.id }),
+  llmStream: (p, e) => ({ kind: "llm_stream", ts: e.ts, requestId: p.id, text: p.delta ?? "" }),
+  ttsSay: (p, e) => ({
+    kind: "say",
+    ts: e.ts,
+    uttId: p.utt_id,
+    sttTs: p.stt_ts,
+    wakeAck: p.wake_ack,
+    systemAnnounce: p.system_announce,
+  }),
+  ttsStatus: (p, e) => ({ kind: "tts_status", ts: e.ts, event: p.event, uttId: p.utt_id }),
+  ttsAudio: (p, e) =>
+    p.seq === 0 && typeof p.utt_id === "string"
+      ? { kind: "audio", ts: e.ts, uttId: p.utt_id }
+      : null,
+};
 
 /**
  * Ids a turn is found by, at most (utterance, transcript, stt_ts, request ids): a publisher

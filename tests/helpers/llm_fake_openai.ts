@@ -118,6 +118,11 @@ export interface RecordedRequest {
   aborted: boolean;
   /** Content chunks sent so far (streaming). */
   chunksSent: number;
+  /**
+   * Streaming: ms from the request's arrival to the first content chunk being sent (the
+   * scripted `firstTokenDelayMs` plus the stand-in's own lateness); `null` until then.
+   */
+  firstChunkMs: number | null;
 }
 
 /** The parts of a chat completions request body the fake reads. */
@@ -261,7 +266,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       completed: false,
       aborted: false,
       chunksSent: 0,
+      firstChunkMs: null,
     };
+    const arrivedAt = performance.now();
     requests.push(record);
     for (const wake of arrived.splice(0)) wake();
     const finish = (how: "completed" | "aborted") => {
@@ -386,6 +393,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
             if (!first && !(await pause(reply.chunkDelayMs, gone))) return;
             first = false;
             if (!send(chunk({ content: text }))) return;
+            record.firstChunkMs ??= performance.now() - arrivedAt;
             record.chunksSent++;
             sentText += text;
           }

@@ -19,6 +19,11 @@ export interface ReceivedAudio {
   readonly fields: Record<string, string>;
   /** The Authorization header (openai). */
   readonly authorization: string | null;
+  /**
+   * openai: ms the stand-in spent on the request, from its handler being called to the
+   * answer being ready (reading the form, the WAV); set when it answers.
+   */
+  handlingMs?: number;
 }
 
 /** What the fake answers: a text, or an HTTP error / ws error. */
@@ -76,6 +81,7 @@ export function startFakeOpenAiTranscription(
     signal: controller.signal,
     onListen: () => {},
   }, async (request) => {
+    const arrived = performance.now();
     const url = new URL(request.url);
     if (request.method !== "POST" || url.pathname !== "/v1/audio/transcriptions") {
       return Response.json({ error: { message: "not found" } }, { status: 404 });
@@ -109,6 +115,7 @@ export function startFakeOpenAiTranscription(
     };
     fake.received.push(audio);
     const answer = fake.reply(audio);
+    audio.handlingMs = performance.now() - arrived;
     if (typeof answer !== "string") {
       if ("hang" in answer) {
         await new Promise((resolve) => request.signal.addEventListener("abort", resolve));

@@ -140,6 +140,35 @@ Deno.test("llm-worker: streamed reply = deltas seq 1..n, done marker n+1, then l
   assert.equal(r.llm.requests[0].stream, true);
 });
 
+Deno.test("llm-worker: a chunk does not wait for the broker to acknowledge the one before", async () => {
+  await using r = await rig();
+  // Hold back the completion of every llm/stream publish until `acks` resolves.
+  const acks = Promise.withResolvers<void>();
+  const publishEvent = r.workerClient.publishEvent.bind(r.workerClient);
+  r.workerClient.publishEvent = ((spec: unknown, data: unknown, options: unknown) => {
+    const sent = (publishEvent as (...a: unknown[]) => Promise<string>)(spec, data, options);
+    return spec === topics.llmStream ? sent.then((id) => acks.promise.then(() => id)) : sent;
+  }) as typeof r.workerClient.publishEvent;
+  r.llm.enqueue(fake.text(["One", " two", " three."]));
+  const { id } = await r.ask("count");
+  // All three chunks reach the bus while none of them is acknowledged yet.
+  await waitFor(() => r.deltas(id).length === 3, "3 chunks before any acknowledgement", 5_000);
+  // The done marker and the response wait for the acknowledgements: a marker sent after the
+  // chunks on the worker's own connection arrives, the done marker does not.
+  await publishEvent(topics.llmStream, { id: "marker", seq: 1, delta: "m" });
+  await waitFor(() => r.deltas("marker").length === 1, "the marker");
+  assert.equal(r.deltas(id).some((d) => d.done), false);
+  assert.equal(r.seen.responses.length, 0);
+  acks.resolve();
+  assert.equal((await r.response(id)).reply, "One two three.");
+  assert.deepEqual(r.deltas(id).map((d) => [d.seq, d.done]), [
+    [1, false],
+    [2, false],
+    [3, false],
+    [4, true],
+  ]);
+});
+
 Deno.test("llm-worker: non-streaming request gives only llm/response; params override config", async () => {
   await using r = await rig();
   r.llm.enqueue(fake.text("Twelve o'clock."));

@@ -48,6 +48,29 @@ Deno.test("tts service: tts/say → speaking_start, ~100 ms PCM chunks on tts/au
   assert.ok(h.statuses[1].at >= mine.at(-2)!.at);
 });
 
+Deno.test("tts service: the first audio chunk says how long its synthesis took", async () => {
+  await using h = await startTtsHarness({ TTS_WAKE_ACK_TEXTS: "Yes?" });
+  await h.service.preloaded;
+  const before = h.engine.calls.length;
+  await h.world.publishEvent(topics.ttsSay, { text: "Sure, here it is.", utt_id: "s1" });
+  await h.world.publishEvent(topics.ttsSay, { text: "yes?", wake_ack: true, utt_id: "w1" });
+  await waitFor(() => h.events().includes("speaking_end:w1"), "speaking_end", 20_000);
+  const call = h.engine.calls[before];
+  assert.equal(call.text, "Sure, here it is.");
+  const engineMs = call.endedAt! - call.startedAt;
+  const [first, ...rest] = h.chunks.filter((c) => c.payload.utt_id === "s1");
+  const reported = first.payload.synthesis_ms;
+  assert.equal(typeof reported, "number");
+  assert.ok(
+    reported! >= engineMs - 0.05 && reported! < engineMs + 50,
+    `reported ${reported} ms, the engine took ${engineMs} ms`,
+  );
+  assert.ok(rest.every((c) => c.payload.synthesis_ms == null), "only on the first chunk");
+  // A phrase from the cache was not synthesized: no synthesis time.
+  const cached = h.chunks.find((c) => c.payload.utt_id === "w1")!;
+  assert.equal(cached.payload.synthesis_ms, undefined);
+});
+
 Deno.test("tts service: the next sentence is synthesized while the current one plays", async () => {
   await using h = await startTtsHarness({ TTS_AGGREGATE: "0" });
   await h.service.preloaded;

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { TurnTiming } from "../../core/mod.ts";
-import { MAX_KEYS_PER_TURN, TurnTracer } from "../../services/ui-web/turn_trace.ts";
+import {
+  MAX_KEYS_PER_TURN,
+  traceConverters,
+  TurnTracer,
+} from "../../services/ui-web/turn_trace.ts";
 
 const T0 = 1_700_000_000; // epoch seconds
 const at = (ms: number) => T0 + ms / 1000;
@@ -171,4 +175,109 @@ Deno.test("turn trace: repeated requests for one transcript do not grow the inde
   );
   assert.equal(tracer.add({ kind: "audio", ts: at(3), uttId: `r${indexed}` }), null);
   assert.equal(tracer.add({ kind: "audio", ts: at(3), uttId: "r999" }), null);
+});
+
+Deno.test("trace converters: each traced topic's payload becomes its tracer event", () => {
+  const e = { id: "env1", ts: at(10) };
+  assert.deepEqual(traceConverters.wakeEvent({ type: "wake" }, e), {
+    kind: "wake",
+    ts: e.ts,
+    type: "wake",
+  });
+  assert.deepEqual(
+    traceConverters.sttVad({ event: "speech_end", utt_id: "u1", reason: "silence" }, e),
+    { kind: "vad", ts: e.ts, event: "speech_end", uttId: "u1", reason: "silence" },
+  );
+  // The transcript is found again by its envelope id (the llm/request's envelope id).
+  assert.deepEqual(
+    traceConverters.sttFinal({ utt_id: "u1", ts: at(9), text: "hi" }, e),
+    { kind: "final", ts: e.ts, messageId: "env1", uttId: "u1", sttTs: at(9), text: "hi" },
+  );
+  assert.deepEqual(traceConverters.llmRequest({ id: "r1" }, e), {
+    kind: "llm_request",
+    ts: e.ts,
+    envelopeId: "env1",
+    requestId: "r1",
+  });
+  assert.deepEqual(traceConverters.llmStream({ id: "r1", delta: "Hi" }, e), {
+    kind: "llm_stream",
+    ts: e.ts,
+    requestId: "r1",
+    text: "Hi",
+  });
+  // The done marker has no delta: an empty text, which marks nothing.
+  assert.deepEqual(traceConverters.llmStream({ id: "r1", delta: null }, e), {
+    kind: "llm_stream",
+    ts: e.ts,
+    requestId: "r1",
+    text: "",
+  });
+  assert.deepEqual(
+    traceConverters.ttsSay(
+      { utt_id: "r1", stt_ts: at(9), wake_ack: false, system_announce: null },
+      e,
+    ),
+    { kind: "say", ts: e.ts, uttId: "r1", sttTs: at(9), wakeAck: false, systemAnnounce: null },
+  );
+  assert.deepEqual(traceConverters.ttsStatus({ event: "speaking_start", utt_id: "r1" }, e), {
+    kind: "tts_status",
+    ts: e.ts,
+    event: "speaking_start",
+    uttId: "r1",
+  });
+  assert.deepEqual(traceConverters.ttsAudio({ seq: 0, utt_id: "r1" }, e), {
+    kind: "audio",
+    ts: e.ts,
+    uttId: "r1",
+  });
+});
+
+Deno.test("trace converters: only the first tts/audio chunk with a string utt_id counts", () => {
+  const e = { id: "env", ts: at(0) };
+  assert.equal(traceConverters.ttsAudio({ seq: 1, utt_id: "r1" }, e), null);
+  assert.equal(traceConverters.ttsAudio({ seq: "0", utt_id: "r1" }, e), null);
+  assert.equal(traceConverters.ttsAudio({ seq: 0, utt_id: 7 }, e), null);
+  assert.equal(traceConverters.ttsAudio({ seq: 0 }, e), null);
+});
+
+Deno.test("trace converters: a turn fed from payloads gets the same timeline as from events", () => {
+  const byEvents = new TurnTracer();
+  byEvents.add({ kind: "vad", ts: at(0), event: "speech_start", uttId: "u" });
+  byEvents.add({ kind: "vad", ts: at(900), event: "speech_end", uttId: "u", reason: "silence" });
+  byEvents.add({
+    kind: "final",
+    ts: at(910),
+    messageId: "m",
+    uttId: "u",
+    sttTs: at(905),
+    text: "q",
+  });
+  byEvents.add({ kind: "llm_request", ts: at(912), envelopeId: "m", requestId: "u" });
+  byEvents.add({ kind: "llm_stream", ts: at(1000), requestId: "u", text: "A." });
+  byEvents.add({ kind: "say", ts: at(1010), uttId: "u", sttTs: at(905) });
+  byEvents.add({ kind: "tts_status", ts: at(1200), event: "speaking_start", uttId: "u" });
+  byEvents.add({ kind: "audio", ts: at(1202), uttId: "u" });
+  const expected = byEvents.add({
+    kind: "tts_status",
+    ts: at(2000),
+    event: "speaking_end",
+    uttId: "u",
+  });
+
+  const c = traceConverters;
+  const tracer = new TurnTracer();
+  const env = (ms: number, id = "x") => ({ id, ts: at(ms) });
+  const feed = (event: ReturnType<typeof c.ttsAudio>) => event && tracer.add(event);
+  feed(c.sttVad({ event: "speech_start", utt_id: "u" }, env(0)));
+  feed(c.sttVad({ event: "speech_end", utt_id: "u", reason: "silence" }, env(900)));
+  feed(c.sttFinal({ utt_id: "u", ts: at(905), text: "q" }, env(910, "m")));
+  feed(c.llmRequest({ id: "u" }, env(912)));
+  feed(c.llmStream({ id: "u", delta: "A." }, env(1000)));
+  feed(c.ttsSay({ utt_id: "u", stt_ts: at(905) }, env(1010)));
+  feed(c.ttsStatus({ event: "speaking_start", utt_id: "u" }, env(1200)));
+  feed(c.ttsAudio({ seq: 0, utt_id: "u" }, env(1202)));
+  feed(c.ttsAudio({ seq: 1, utt_id: "u" }, env(1300)));
+  const got = feed(c.ttsStatus({ event: "speaking_end", utt_id: "u" }, env(2000)));
+  assert.ok(expected?.finished);
+  assert.deepEqual(got, expected);
 });

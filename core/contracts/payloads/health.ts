@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { lazySchema } from "../lazy_schema.ts";
 import { detailString, epochSecondsField, labelString, messageIdField } from "./common.ts";
 
 /**
@@ -12,14 +13,16 @@ import { detailString, epochSecondsField, labelString, messageIdField } from "./
  * Extra keys are kept, not refused: py-tars' wake-activation adds `version` and `ts` (as its
  * own `wake.health` envelope), and the ESP32 firmware publishes the bare payload.
  */
-export const HealthPing = z.looseObject({
-  message_id: messageIdField(),
-  ok: z.boolean().meta({ description: "Whether the service is healthy." }),
-  event: labelString().nullish().meta({
-    description: "What happened: ready, shutdown, lost, an error name...",
-  }),
-  err: detailString().nullish().meta({ description: "Error text when `ok` is false." }),
-  timestamp: epochSecondsField("When the status was produced (epoch seconds)."),
-}).meta({ title: "HealthPing", description: "Liveness of one MQTT client." });
+export const HealthPing = lazySchema(() =>
+  z.looseObject({
+    message_id: messageIdField(),
+    ok: z.boolean().meta({ description: "Whether the service is healthy." }),
+    event: labelString().nullish().meta({
+      description: "What happened: ready, shutdown, lost, an error name...",
+    }),
+    err: detailString().nullish().meta({ description: "Error text when `ok` is false." }),
+    timestamp: epochSecondsField("When the status was produced (epoch seconds)."),
+  }).meta({ title: "HealthPing", description: "Liveness of one MQTT client." })
+);
 /** A parsed {@linkcode HealthPing}. */
 export type HealthPing = z.output<typeof HealthPing>;

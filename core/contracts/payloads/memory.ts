@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { builtSchema, lazySchema } from "../lazy_schema.ts";
 import {
   jsonObject,
   labelString,
@@ -37,26 +38,32 @@ const queryOptions = {
   retrieval_strategy: z.enum(MEMORY_RETRIEVAL_STRATEGIES).default("hybrid"),
 };
 
-const MemoryQueryObject = z.strictObject({
-  message_id: messageIdField(),
-  text: textString().meta({ description: "What to search for." }),
-  ...queryOptions,
-}).meta({ title: "MemoryQuery", description: "A memory search." });
+const MemoryQueryObject = lazySchema(() =>
+  z.strictObject({
+    message_id: messageIdField(),
+    text: textString().meta({ description: "What to search for." }),
+    ...queryOptions,
+  }).meta({ title: "MemoryQuery", description: "A memory search." })
+);
 
-const MemoryQueryWithQueryKey = z.strictObject({
-  message_id: messageIdField(),
-  query: textString().meta({ description: "What to search for (raw alias of `text`)." }),
-  ...queryOptions,
-}).meta({
-  title: "MemoryQuery (raw `query` alias)",
-  description: "The raw form py-tars also accepts: `query` instead of `text`.",
-}).transform(({ message_id, query, ...options }) => ({ message_id, text: query, ...options }));
+const MemoryQueryWithQueryKey = lazySchema(() =>
+  z.strictObject({
+    message_id: messageIdField(),
+    query: textString().meta({ description: "What to search for (raw alias of `text`)." }),
+    ...queryOptions,
+  }).meta({
+    title: "MemoryQuery (raw `query` alias)",
+    description: "The raw form py-tars also accepts: `query` instead of `text`.",
+  }).transform(({ message_id, query, ...options }) => ({ message_id, text: query, ...options }))
+);
 
 /**
  * MemoryQuery: a memory search, on `memory/query`. The reply on `memory/results` reuses
  * the query's envelope id. Like py-tars, `{query, top_k}` is accepted for `{text, top_k}`.
  */
-export const MemoryQuery = z.union([MemoryQueryObject, MemoryQueryWithQueryKey]);
+export const MemoryQuery = lazySchema(() =>
+  z.union([builtSchema(MemoryQueryObject), builtSchema(MemoryQueryWithQueryKey)])
+);
 /** A parsed {@linkcode MemoryQuery} (always with `text`). */
 export type MemoryQuery = z.output<typeof MemoryQuery>;
 
@@ -67,28 +74,32 @@ export type MemoryQuery = z.output<typeof MemoryQuery>;
 export const MEMORY_RESULTS_MAX = 50 * (1 + 2 * 5);
 
 /** MemoryResult: one document of {@linkcode MemoryResults} (no `message_id`). */
-export const MemoryResult = z.strictObject({
-  document: z.union([jsonObject(), longTextString()]).meta({
-    description: "The stored document: a TtsSay/transcript dict or a string.",
-  }),
-  score: z.number().nullish(),
-  timestamp: labelString().nullish(),
-  context_type: z.enum(MEMORY_CONTEXT_TYPES).default("target"),
-  token_count: z.int().nullish(),
-}).meta({ title: "MemoryResult", description: "One retrieved document." });
+export const MemoryResult = lazySchema(() =>
+  z.strictObject({
+    document: z.union([jsonObject(), longTextString()]).meta({
+      description: "The stored document: a TtsSay/transcript dict or a string.",
+    }),
+    score: z.number().nullish(),
+    timestamp: labelString().nullish(),
+    context_type: z.enum(MEMORY_CONTEXT_TYPES).default("target"),
+    token_count: z.int().nullish(),
+  }).meta({ title: "MemoryResult", description: "One retrieved document." })
+);
 /** A parsed {@linkcode MemoryResult}. */
 export type MemoryResult = z.output<typeof MemoryResult>;
 
 /** MemoryResults: the answer to a {@linkcode MemoryQuery}, on `memory/results`. */
-export const MemoryResults = z.strictObject({
-  message_id: messageIdField(),
-  query: textString().meta({ description: "The query text." }),
-  k: z.int().meta({ description: "Number of target (non-context) results." }),
-  results: z.array(MemoryResult).max(MEMORY_RESULTS_MAX).default(() => []),
-  total_tokens: z.int().nullish(),
-  strategy_used: labelString().default("hybrid"),
-  truncated: z.boolean().default(false),
-}).meta({ title: "MemoryResults", description: "The answer to a memory search." });
+export const MemoryResults = lazySchema(() =>
+  z.strictObject({
+    message_id: messageIdField(),
+    query: textString().meta({ description: "The query text." }),
+    k: z.int().meta({ description: "Number of target (non-context) results." }),
+    results: z.array(builtSchema(MemoryResult)).max(MEMORY_RESULTS_MAX).default(() => []),
+    total_tokens: z.int().nullish(),
+    strategy_used: labelString().default("hybrid"),
+    truncated: z.boolean().default(false),
+  }).meta({ title: "MemoryResults", description: "The answer to a memory search." })
+);
 /** A parsed {@linkcode MemoryResults}. */
 export type MemoryResults = z.output<typeof MemoryResults>;
 
@@ -96,12 +107,14 @@ export type MemoryResults = z.output<typeof MemoryResults>;
  * MemoryStore: asks memory-worker to keep one fact, on `memory/store` (new in TARS-Deno; the
  * llm-worker's "remember this" tool). Stored like an utterance, so every search finds it.
  */
-export const MemoryStore = z.strictObject({
-  message_id: messageIdField(),
-  text: z.string().trim().min(1).max(TEXT_LIMITS.text).meta({
-    description: "The fact to remember.",
-  }),
-  source: labelString().nullish().meta({ description: "Who asked, e.g. `llm-worker`." }),
-}).meta({ title: "MemoryStore", description: "A fact for memory-worker to keep." });
+export const MemoryStore = lazySchema(() =>
+  z.strictObject({
+    message_id: messageIdField(),
+    text: z.string().trim().min(1).max(TEXT_LIMITS.text).meta({
+      description: "The fact to remember.",
+    }),
+    source: labelString().nullish().meta({ description: "Who asked, e.g. `llm-worker`." }),
+  }).meta({ title: "MemoryStore", description: "A fact for memory-worker to keep." })
+);
 /** A parsed {@linkcode MemoryStore}. */
 export type MemoryStore = z.output<typeof MemoryStore>;

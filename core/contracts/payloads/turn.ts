@@ -7,6 +7,7 @@
  * @module
  */
 import { z } from "zod";
+import { lazySchema } from "../lazy_schema.ts";
 import { epochSecondsField, idString, messageIdField, textString } from "./common.ts";
 
 /** The points of a turn, in the order they normally happen. */
@@ -46,31 +47,33 @@ export const TURN_DECISIONS = ["llm", "rule"] as const;
 const offsetMs = z.number().min(0).max(3_600_000);
 
 /** TurnTiming: one turn's marks and stage durations, on `system/turn`. */
-export const TurnTiming = z.strictObject({
-  message_id: messageIdField(),
-  turn_id: idString().meta({
-    description: "The utterance id (stt/vad, stt/final utt_id), else the transcript's id.",
-  }),
-  text: textString().nullish().meta({ description: "What the user said (stt/final)." }),
-  decision: z.enum(TURN_DECISIONS).nullish().meta({
-    description: "llm: an llm/request was sent; rule: the router answered itself.",
-  }),
-  started: epochSecondsField("Epoch seconds of the first mark (publisher clock)."),
-  marks: z.partialRecord(z.enum(TURN_MARKS), offsetMs).meta({
-    description: "Each mark seen, ms after `started`.",
-  }),
-  stages: z.array(z.strictObject({
-    stage: z.enum(TURN_STAGES),
-    start_ms: offsetMs,
-    ms: offsetMs,
-  })).max(TURN_STAGES.length).meta({
-    description: "Each stage whose two marks were seen: start (ms after `started`) and length.",
-  }),
-  response_ms: offsetMs.nullish().meta({
-    description: "End of speech (else the transcript) to the first audio chunk, ms: the gap " +
-      "the user hears.",
-  }),
-  done: z.boolean().meta({ description: "Playback of the reply ended." }),
-}).meta({ title: "TurnTiming", description: "The timeline of one conversation turn." });
+export const TurnTiming = lazySchema(() =>
+  z.strictObject({
+    message_id: messageIdField(),
+    turn_id: idString().meta({
+      description: "The utterance id (stt/vad, stt/final utt_id), else the transcript's id.",
+    }),
+    text: textString().nullish().meta({ description: "What the user said (stt/final)." }),
+    decision: z.enum(TURN_DECISIONS).nullish().meta({
+      description: "llm: an llm/request was sent; rule: the router answered itself.",
+    }),
+    started: epochSecondsField("Epoch seconds of the first mark (publisher clock)."),
+    marks: z.partialRecord(z.enum(TURN_MARKS), offsetMs).meta({
+      description: "Each mark seen, ms after `started`.",
+    }),
+    stages: z.array(z.strictObject({
+      stage: z.enum(TURN_STAGES),
+      start_ms: offsetMs,
+      ms: offsetMs,
+    })).max(TURN_STAGES.length).meta({
+      description: "Each stage whose two marks were seen: start (ms after `started`) and length.",
+    }),
+    response_ms: offsetMs.nullish().meta({
+      description: "End of speech (else the transcript) to the first audio chunk, ms: the gap " +
+        "the user hears.",
+    }),
+    done: z.boolean().meta({ description: "Playback of the reply ended." }),
+  }).meta({ title: "TurnTiming", description: "The timeline of one conversation turn." })
+);
 /** A parsed {@linkcode TurnTiming}. */
 export type TurnTiming = z.output<typeof TurnTiming>;

@@ -1,7 +1,8 @@
 /**
  * The mqtt sink: PCM16LE mono chunks, base64, on `tts/audio` for ui-web's browser player.
  * Each write is one chunk (`seq` from 0); the end of an utterance (normal or stopped) is an
- * empty chunk with `final: true`.
+ * empty chunk with `final: true`. The first chunk also says how long its synthesis took
+ * (`synthesis_ms`), so latency traces can tell the engine's time from the suite's.
  *
  * @module
  */
@@ -36,6 +37,9 @@ export class MqttAudioSink implements AudioSink {
         data: toBase64(pcm16Bytes(samples)),
         final,
       };
+      if (chunk.seq === 0 && utterance.synthesisMs !== undefined) {
+        chunk.synthesis_ms = Math.round(utterance.synthesisMs * 100) / 100;
+      }
       await client.publishEvent(topics.ttsAudio, chunk);
     };
     const end = async () => {

@@ -11,6 +11,11 @@ export interface UtteranceInfo {
   readonly uttId: string;
   /** The text, for names and logs. */
   readonly text: string;
+  /**
+   * How long the engine took to synthesize the audio that starts the utterance, ms; absent
+   * when it came from the phrase cache. The mqtt sink reports it on the first chunk.
+   */
+  readonly synthesisMs?: number;
 }
 
 /** A destination for speech audio (one per `TTS_SINK`). */
