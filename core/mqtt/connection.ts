@@ -7,6 +7,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { createConnection } from "node:net";
 import mqtt from "mqtt";
 import type { IPublishPacket, MqttClient as MqttJsClient } from "mqtt";
 import { type MqttClientConfig, type MqttTlsFiles, redactUrl } from "../config/mqtt_config.ts";
@@ -187,7 +188,7 @@ export class Connection {
   }
 
   #open(): void {
-    const client = mqtt.connect(mqttJsOptions({
+    const client = openMqttJsClient(mqttJsOptions({
       config: this.config,
       tls: this.#options.tls,
       healthTopic: this.#options.healthTopic,
@@ -407,4 +408,17 @@ export class Connection {
     for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(stopped);
     this.#log.debug("Disconnected from {url}", { url: redactUrl(this.config.url) });
   }
+}
+
+/**
+ * Makes the MQTT.js client of one connection attempt. A plain `mqtt://` connection gets its TCP
+ * socket straight from `node:net`: `mqtt.connect` would first load every transport MQTT.js has
+ * (WebSocket, TLS, SOCKS), about 1.4 MiB of idle memory per service that never uses them.
+ * Every other scheme (`mqtts://`, `ws://`, `wss://`) goes through `mqtt.connect`.
+ */
+export function openMqttJsClient(options: mqtt.IClientOptions): MqttJsClient {
+  if (options.protocol !== "mqtt") return mqtt.connect(options);
+  const host = options.hostname ?? options.host ?? "localhost";
+  const port = options.port ?? 1883;
+  return new mqtt.MqttClient(() => createConnection({ host, port }), options);
 }
