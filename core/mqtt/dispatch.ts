@@ -7,6 +7,7 @@
  * @module
  */
 import type { z } from "zod";
+import { builtSchema } from "../contracts/lazy_schema.ts";
 import { filterOf, type QoS, topicFor, type TopicSpec, type Wire } from "../contracts/topic.ts";
 import type { Logger } from "../log/logging.ts";
 import type { RateLimitedLog } from "../log/rate_limited.ts";
@@ -338,7 +339,8 @@ export function subscriptionOf(
     filter: options.params ? topicFor(target, options.params) : filterOf(target),
     register: {
       ...options,
-      schema: target.schema ?? undefined,
+      // The built schema, not its lazy stand-in: every message is parsed with it.
+      schema: target.schema ? builtSchema(target.schema) : undefined,
       wire: target.wire,
       acceptRaw: target.acceptsRaw,
       qos: options.qos ?? target.qos,
@@ -366,7 +368,7 @@ export function rawSubscriptionOf(
 /** The registration options of the reply listener of `spec` (many replies at once). */
 export function replyListenerOptions(spec: TopicSpec): RegisterOptions {
   return {
-    schema: spec.schema ?? undefined,
+    schema: spec.schema ? builtSchema(spec.schema) : undefined,
     wire: spec.wire,
     acceptRaw: spec.acceptsRaw,
     qos: spec.qos,

@@ -8,6 +8,7 @@
 import { Buffer } from "node:buffer";
 import type { z } from "zod";
 import { DEFAULT_MAX_BYTES, type QoS, topicFor, type TopicSpec } from "../contracts/topic.ts";
+import { builtSchema } from "../contracts/lazy_schema.ts";
 import { findTopicSpec } from "../contracts/topics.ts";
 import { Envelope } from "../contracts/envelope.ts";
 import { describeZodError, isPlainObject } from "./incoming.ts";
@@ -75,7 +76,8 @@ export function resolveTarget(
 
 /** `data` parsed with the row's schema (defaults filled); throws a `TypeError` saying why not. */
 export function validateOutgoing(spec: TopicSpec, data: unknown): unknown {
-  const result = (spec.schema as z.ZodType).safeParse(data);
+  // The built schema, not its lazy stand-in (a proxy would trap every read zod makes).
+  const result = builtSchema(spec.schema as z.ZodType).safeParse(data);
   if (!result.success) {
     throw new TypeError(`Invalid payload for ${spec.topic}: ${describeZodError(result.error)}`);
   }
