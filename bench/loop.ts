@@ -55,6 +55,16 @@ const LEAD_SILENCE_SEC = 0.3;
 // None of them matches a router rule: every turn goes to the LLM.
 const TEXTS = ["tell me something", "what do you think", "talk to me", "any news today"];
 
+/** Which sample the p99 of `n` is (nearest rank): "the worst of 50", "the 2nd worst of 100". */
+export function p99Rank(n: number): string {
+  const fromTop = n - Math.ceil(0.99 * n) + 1;
+  return fromTop === 1 ? `the worst of ${n}` : `the ${ordinal(fromTop)} worst of ${n}`;
+}
+
+function ordinal(k: number): string {
+  return k === 2 ? "2nd" : k === 3 ? "3rd" : `${k}th`;
+}
+
 /** p50/p99/max of a sample, ms. */
 export interface Stats {
   readonly n: number;
@@ -391,7 +401,9 @@ export function render(r: LoopReport): string {
     "stand-in's handling of the request, the time the LLM stand-in held the first token, the " +
     "TTS debounce setting and that turn's synthesis time as tts-worker measured it):",
     "",
-    `| stage | p50 | p90 | p99 (= max of ${r.settings.turns}) | raw p50 / p99 | subtracted |`,
+    `| stage | p50 | p90 | p99 (${
+      p99Rank(Number(r.settings.turns))
+    }) | raw p50 / p99 | subtracted |`,
     "|---|---|---|---|---|---|",
     row(
       "speech end → stt/final (stt-worker)",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { llmHeld, sttHandling } from "../../bench/loop.ts";
+import { llmHeld, p99Rank, sttHandling } from "../../bench/loop.ts";
 import { parseProcMemory } from "../../bench/memory.ts";
 
 const request = (text: string, firstChunkMs: number | null) => ({
@@ -44,6 +44,12 @@ Deno.test("bench loop: each turn gets its transcription request's handling time"
     () => sttHandling(turns, [{ handlingMs: 1 }, {}], ["tell me", "talk to me"]),
     /not answered/,
   );
+});
+
+Deno.test("bench loop: the report names which turn its p99 is", () => {
+  assert.equal(p99Rank(50), "the worst of 50");
+  assert.equal(p99Rank(100), "the 2nd worst of 100");
+  assert.equal(p99Rank(300), "the 3rd worst of 300");
 });
 
 Deno.test("bench memory: RSS, PSS and anonymous memory from /proc", () => {
