@@ -57,8 +57,14 @@ const TEXTS = ["tell me something", "what do you think", "talk to me", "any news
 
 /** Which sample the p99 of `n` is (nearest rank): "the worst of 50", "the 2nd worst of 100". */
 export function p99Rank(n: number): string {
-  const fromTop = n - Math.ceil(0.99 * n) + 1;
+  const fromTop = n - nearestRank(0.99, n) + 1;
   return fromTop === 1 ? `the worst of ${n}` : `the ${ordinal(fromTop)} worst of ${n}`;
+}
+
+/** The 1-based rank of percentile `p` (0-1) among `n` sorted samples (nearest rank). */
+function nearestRank(p: number, n: number): number {
+  // Rounded first: 0.99 × 300 is 297.00000000000006 in floating point, and its rank is 297.
+  return Math.ceil(Math.round(p * n * 1e6) / 1e6);
 }
 
 function ordinal(k: number): string {
@@ -105,7 +111,7 @@ function voicedMs(pcm: Uint8Array): number {
 function stats(values: number[]): Stats {
   const sorted = [...values].sort((a, b) => a - b);
   // Nearest rank: with 50 samples, p99 is the largest (ceil(0.99 × 50) = 50).
-  const at = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)];
+  const at = (p: number) => sorted[Math.max(0, nearestRank(p, sorted.length) - 1)];
   return {
     n: sorted.length,
     p50: at(0.5),

@@ -49,7 +49,7 @@ Deno.test("bench loop: each turn gets its transcription request's handling time"
 Deno.test("bench loop: the report names which turn its p99 is", () => {
   assert.equal(p99Rank(50), "the worst of 50");
   assert.equal(p99Rank(100), "the 2nd worst of 100");
-  assert.equal(p99Rank(300), "the 3rd worst of 300");
+  assert.equal(p99Rank(300), "the 4th worst of 300"); // rank 297, not 298 (0.99 × 300 in floats)
 });
 
 Deno.test("bench memory: RSS, PSS and anonymous memory from /proc", () => {
