@@ -12,7 +12,9 @@
  */
 import { stringify } from "yaml";
 import { z } from "zod";
-import { builtSchema, topicList, topicParams, type TopicSpec } from "../core/contracts/mod.ts";
+import { topicList, topicParams, type TopicSpec } from "../core/contracts/mod.ts";
+// Internal to core: z.toJSONSchema needs the built schemas behind the lazy stand-ins.
+import { builtSchema } from "../core/contracts/lazy_schema.ts";
 import { generatedDefaults } from "../core/contracts/payloads/common.ts";
 import { ACL_FILE, renderAcl } from "./mosquitto/acl.ts";
 import { CONFIG_MD, renderConfigurationMd } from "./gen_config_docs.ts";

@@ -16,9 +16,10 @@
  * @module
  */
 export * from "./envelope.ts";
-export { builtSchema, lazySchema } from "./lazy_schema.ts";
 export * from "./topic.ts";
 export * from "./topics.ts";
+export * from "./topic_row.ts";
+export * from "./topic_lookup.ts";
 export { clipText, TEXT_LIMITS } from "./payloads/common.ts";
 export * from "./payloads/camera.ts";
 export * from "./payloads/character.ts";

@@ -6,17 +6,13 @@
  * QoS follows the py-tars publisher except where py-tars used QoS 0 for a message whose
  * loss breaks a conversation; those rows say why in their description.
  *
+ * The rows are built by {@linkcode defineTopic} (`topic_row.ts`); looking a concrete topic up in
+ * the table is `topic_lookup.ts`.
+ *
  * @module
  */
-import type { z } from "zod";
-import {
-  DEFAULT_MAX_BYTES,
-  type QoS,
-  type TopicParty,
-  type TopicSpec,
-  type Wire,
-} from "./topic.ts";
-import { TOPIC_PARAM } from "./topic_param.ts";
+import type { TopicSpec } from "./topic.ts";
+import { defineTopic } from "./topic_row.ts";
 import {
   CameraCaptureRequest,
   CameraFrame,
@@ -54,91 +50,8 @@ import { TurnTiming } from "./payloads/turn.ts";
 import { TtsAudioChunk, TtsControl, TtsSay, TtsStatus } from "./payloads/tts.ts";
 import { WakeEvent, WakeMicCommand } from "./payloads/wake.ts";
 
-interface TopicRowBase {
-  /** Key of the row in {@linkcode topics}. */
-  name: string;
-  /** Topic template, `{param}` for one level. */
-  topic: string;
-  /** QoS for publishing and subscribing. */
-  qos: QoS;
-  /** Whether publishes are retained; default `false`. */
-  retain?: boolean;
-  /** Services that publish it. */
-  publishers: readonly TopicParty[];
-  /** Services that subscribe to it. */
-  subscribers: readonly TopicParty[];
-  /** One sentence saying what the topic carries. */
-  description: string;
-  /** Largest payload in bytes (envelope included); default {@linkcode DEFAULT_MAX_BYTES}. */
-  maxBytes?: number;
-}
-
 const KIB = 1024;
 const MIB = 1024 * KIB;
-
-/** Input of {@linkcode defineTopic} for an enveloped topic (the default wire). */
-export interface EnvelopeTopicRow<S extends z.ZodType> extends TopicRowBase {
-  /** Wire encoding; default `envelope`. */
-  wire?: "envelope";
-  /** Envelope event type. */
-  eventType: string;
-  /** Payload (`data`) schema. */
-  schema: S;
-  /** Also accept the bare payload without an envelope; default `false`. */
-  acceptsRaw?: boolean;
-}
-
-/** Input of {@linkcode defineTopic} for a bare-JSON topic. */
-export interface JsonTopicRow<S extends z.ZodType> extends TopicRowBase {
-  /** Bare JSON, no envelope. */
-  wire: "json";
-  /** Payload schema. */
-  schema: S;
-}
-
-/** Input of {@linkcode defineTopic} for a binary topic. */
-export interface BinaryTopicRow extends TopicRowBase {
-  /** Raw bytes. */
-  wire: "binary";
-}
-
-/** Builds a {@linkcode TopicSpec} row, filling the defaults and checking it is consistent. */
-export function defineTopic<S extends z.ZodType>(row: EnvelopeTopicRow<S>): TopicSpec<S>;
-/** Builds a bare-JSON {@linkcode TopicSpec} row. */
-export function defineTopic<S extends z.ZodType>(row: JsonTopicRow<S>): TopicSpec<S>;
-/** Builds a binary {@linkcode TopicSpec} row (no schema; handlers get the bytes). */
-export function defineTopic(row: BinaryTopicRow): TopicSpec<z.ZodType<Uint8Array>>;
-export function defineTopic(
-  row: EnvelopeTopicRow<z.ZodType> | JsonTopicRow<z.ZodType> | BinaryTopicRow,
-): TopicSpec {
-  const wire: Wire = row.wire ?? "envelope";
-  const eventType = "eventType" in row ? row.eventType : null;
-  const schema = "schema" in row ? row.schema : null;
-  if (wire === "envelope" && (!eventType || !schema)) {
-    throw new TypeError(`Topic ${row.topic}: an envelope topic needs an eventType and a schema`);
-  }
-  if (wire === "json" && !schema) {
-    throw new TypeError(`Topic ${row.topic}: a json topic needs a schema`);
-  }
-  const maxBytes = row.maxBytes ?? DEFAULT_MAX_BYTES;
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
-    throw new TypeError(`Topic ${row.topic}: maxBytes must be a positive integer`);
-  }
-  return Object.freeze({
-    name: row.name,
-    topic: row.topic,
-    eventType: wire === "envelope" ? eventType : null,
-    schema: wire === "binary" ? null : schema,
-    wire,
-    qos: row.qos,
-    retain: row.retain ?? false,
-    acceptsRaw: "acceptsRaw" in row ? row.acceptsRaw ?? false : false,
-    publishers: Object.freeze([...row.publishers]),
-    subscribers: Object.freeze([...row.subscribers]),
-    description: row.description,
-    maxBytes,
-  });
-}
 
 /** Every topic of TARS, keyed by a camelCase name. */
 export const topics = {
@@ -688,37 +601,3 @@ export type TopicName = keyof typeof topics;
 
 /** Every row of {@linkcode topics}, in table order. */
 export const topicList: readonly TopicSpec[] = Object.freeze(Object.values(topics));
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-const matchers: ReadonlyArray<{ spec: TopicSpec; pattern: RegExp }> = topicList.map((spec) => {
-  // split() with the capturing TOPIC_PARAM puts each parameter's name at the odd indexes.
-  const pattern = spec.topic.split(TOPIC_PARAM).map((part, i) =>
-    i % 2 === 1 ? "[^/+#]+" : escapeRegExp(part)
-  ).join("");
-  return { spec, pattern: new RegExp(`^${pattern}$`) };
-});
-
-/**
- * The row of a concrete topic, matching parameterised rows too
- * (`system/health/tars-stt` → `topics.systemHealth`); `undefined` for unknown topics.
- */
-export function findTopicSpec(topic: string): TopicSpec | undefined {
-  return matchers.find((m) => m.spec.topic === topic)?.spec ??
-    matchers.find((m) => m.pattern.test(topic))?.spec;
-}
-
-/** The row whose envelope event type is `eventType`; `undefined` when none. */
-export function findTopicSpecByEventType(eventType: string): TopicSpec | undefined {
-  return topicList.find((spec) => spec.eventType === eventType);
-}
-
-/**
- * The envelope event type of a concrete topic (`stt/final` → `stt.final`); `undefined`
- * for unknown topics and for `json`/`binary` topics.
- */
-export function eventTypeFor(topic: string): string | undefined {
-  return findTopicSpec(topic)?.eventType ?? undefined;
-}

@@ -9,7 +9,7 @@ import { Buffer } from "node:buffer";
 import type { z } from "zod";
 import { DEFAULT_MAX_BYTES, type QoS, topicFor, type TopicSpec } from "../contracts/topic.ts";
 import { builtSchema } from "../contracts/lazy_schema.ts";
-import { findTopicSpec } from "../contracts/topics.ts";
+import { findTopicSpec } from "../contracts/topic_lookup.ts";
 import { Envelope } from "../contracts/envelope.ts";
 import { describeZodError, isPlainObject } from "./incoming.ts";
 import { assertTopicName } from "./topic_match.ts";

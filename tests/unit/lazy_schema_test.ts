@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { builtSchema, lazySchema, topics, TtsSay } from "../../core/mod.ts";
+import { topics, TtsSay } from "../../core/mod.ts";
+import { builtSchema, lazySchema } from "../../core/contracts/lazy_schema.ts";
 
 function counted() {
   let builds = 0;
