@@ -13,23 +13,26 @@ import { createAudioSource, readWavFile } from "./sources/mod.ts";
 import { createTranscriber, type Transcriber } from "./transcribers/mod.ts";
 import { loadVad, type SileroVad } from "./vad.ts";
 
-/** The models stt-worker loads before it connects. */
+/** What stt-worker loads before it connects. */
 export interface SttModels {
   /** Silero VAD (VAD_MODEL_PATH). */
   readonly vad: SileroVad;
   /** The transcriber of STT_BACKEND (a sherpa model from SHERPA_MODEL_DIR). */
   readonly transcriber: Transcriber;
+  /** AUDIO_FILE's audio (AUDIO_SOURCE=file), handed to the file source. */
+  readonly filePcm?: Uint8Array;
 }
 
 /**
- * What stt-worker checks and loads before it connects: the WAV file of AUDIO_SOURCE=file
- * (read again when the source opens), the VAD and the transcriber. A bad AUDIO_FILE,
- * VAD_MODEL_PATH, SHERPA_MODEL_DIR or STT_LANGUAGE is a `ConfigError` (exit 78).
+ * What stt-worker checks and loads before it connects: the WAV file of AUDIO_SOURCE=file,
+ * the VAD and the transcriber. A bad AUDIO_FILE, VAD_MODEL_PATH, SHERPA_MODEL_DIR or
+ * STT_LANGUAGE is a `ConfigError` (exit 78).
  */
 export async function prepareSttWorker(config: SttConfig): Promise<SttModels> {
+  let filePcm: Uint8Array | undefined;
   if (config.audio.source === "file") {
     try {
-      await readWavFile(config.audio.file!);
+      filePcm = await readWavFile(config.audio.file!);
     } catch (error) {
       throw new ConfigError([{
         variable: "AUDIO_FILE",
@@ -40,7 +43,7 @@ export async function prepareSttWorker(config: SttConfig): Promise<SttModels> {
   }
   const vad = await loadVad(config);
   try {
-    return { vad, transcriber: await createTranscriber(config) };
+    return { vad, transcriber: await createTranscriber(config), filePcm };
   } catch (error) {
     await vad.close();
     throw error;
@@ -57,9 +60,9 @@ if (import.meta.main) {
     readConfig: readSttConfig,
     prepare: prepareSttWorker,
     release: closeSttModels,
-    main: async ({ client, logger, config, prepared: { vad, transcriber } }) => {
+    main: async ({ client, logger, config, prepared: { vad, transcriber, filePcm } }) => {
       // The MQTT source needs the client, so every source is built here.
-      const source = createAudioSource(config, client, logger);
+      const source = createAudioSource(config, client, logger, filePcm);
       try {
         return await startSttWorker({ client, logger }, { config, source, vad, transcriber });
       } catch (error) {

@@ -172,3 +172,17 @@ Deno.test(
     await assert.rejects(() => new FileAudioSource({ path: text }).open(), /AUDIO_FILE .*RIFF/);
   },
 );
+
+Deno.test("stt source file: audio already read (by stt-worker's prepare) is not read again", async () => {
+  // The path no longer exists: open() must play the given PCM, not read the file.
+  const pcm = new Uint8Array(640 * 3 + 100).map((_, i) => i % 251);
+  const source = new FileAudioSource({ path: "/nope/gone.wav", speed: 0, pcm });
+  await source.open();
+  const frames: Uint8Array[] = [];
+  for await (const frame of source.frames()) frames.push(frame);
+  await source.close();
+  assert.equal(frames.length, 4);
+  assert.deepEqual(frames.slice(0, 3).map((f) => f.length), [640, 640, 640]);
+  assert.deepEqual(frames[0], pcm.subarray(0, 640));
+  assert.deepEqual(frames[3].subarray(0, 100), pcm.subarray(1920));
+});

@@ -18,6 +18,8 @@ export interface FileAudioSourceOptions {
   readonly speed?: number;
   /** Replay forever (default false). */
   readonly loop?: boolean;
+  /** The file's audio, already read by {@linkcode readWavFile}; read by `open()` when absent. */
+  readonly pcm?: Uint8Array;
 }
 
 /**
@@ -43,7 +45,8 @@ export async function readWavFile(path: string): Promise<Uint8Array> {
 export class FileAudioSource implements AudioSource {
   /** Always "file". */
   readonly kind = "file" as const;
-  readonly #options: Required<FileAudioSourceOptions>;
+  readonly #options: Required<Omit<FileAudioSourceOptions, "pcm">>;
+  readonly #pcm: Uint8Array | undefined;
   readonly #queue = new FrameQueue(64);
   readonly #abort = new AbortController();
   readonly #stats = newStats();
@@ -52,7 +55,9 @@ export class FileAudioSource implements AudioSource {
 
   /** @param options the file and pacing. */
   constructor(options: FileAudioSourceOptions) {
-    this.#options = { frameMs: 20, speed: 1, loop: false, ...options };
+    const { pcm, ...rest } = options;
+    this.#options = { frameMs: 20, speed: 1, loop: false, ...rest };
+    this.#pcm = pcm;
   }
 
   /** "file <path>". */
@@ -65,9 +70,9 @@ export class FileAudioSource implements AudioSource {
     return this.#stats;
   }
 
-  /** Reads and converts the whole file; throws naming the file when it is unreadable. */
+  /** Reads and converts the whole file (unless given); throws naming it when it is unreadable. */
   async open(): Promise<void> {
-    const pcm = await readWavFile(this.#options.path);
+    const pcm = this.#pcm ?? await readWavFile(this.#options.path);
     const size = frameBytes(this.#options.frameMs);
     const frames = new FrameChunker(size).push(pcm);
     const rest = pcm.length % size;

@@ -29,11 +29,15 @@ export { AlsaAudioSource, type AlsaAudioSourceOptions } from "./alsa.ts";
 export { FileAudioSource, type FileAudioSourceOptions, readWavFile } from "./file.ts";
 export { MqttAudioSource, type MqttAudioSourceOptions } from "./mqtt.ts";
 
-/** Builds the audio source AUDIO_SOURCE names. */
+/**
+ * Builds the audio source AUDIO_SOURCE names; `filePcm` is AUDIO_FILE's audio when it was
+ * already read (by {@linkcode readWavFile}), so the file source does not read it again.
+ */
 export function createAudioSource(
   config: SttConfig,
   client: MqttClient,
   logger: Logger,
+  filePcm?: Uint8Array,
 ): AudioSource {
   const { audio } = config;
   switch (audio.source) {
@@ -43,6 +47,7 @@ export function createAudioSource(
         frameMs: audio.frameMs,
         speed: audio.fileSpeed,
         loop: audio.fileLoop,
+        pcm: filePcm,
       });
     case "mqtt":
       return new MqttAudioSource({ client, source: audio.mqttSource, frameMs: audio.frameMs });
