@@ -6,32 +6,44 @@
  *
  * @module
  */
-import { runService } from "../../core/mod.ts";
-import { loadConfiguredCharacter } from "./character.ts";
+import { type PrepareContext, runService } from "../../core/mod.ts";
+import { type CharacterProfile, loadConfiguredCharacter } from "./character.ts";
 import { type MemoryConfig, readMemoryConfig } from "./config.ts";
 import { createEmbedder, type Embedder } from "./embedders/mod.ts";
 import { startMemoryWorker } from "./service.ts";
 
+/** What memory-worker loads before it connects. */
+export interface MemoryResources {
+  /** The character of CHARACTER_DIR/CHARACTER_NAME (or its fallback). */
+  readonly character: CharacterProfile;
+  /** The embedder of EMBED_MODEL; `null` for lexical search only. */
+  readonly embedder: Embedder | null;
+}
+
 /**
- * Checks what memory-worker's settings name before it connects: the character file (one that
- * exists but cannot be used is a `ConfigError` on CHARACTER_DIR; a missing one falls back as
- * the service does) and the embedder (a bad EMBED_MODEL is a `ConfigError`). Returns the
- * loaded embedder (`null` for lexical search only).
+ * Loads what memory-worker's settings name before it connects: the character file (one that
+ * exists but cannot be used is a `ConfigError` on CHARACTER_DIR; a missing one falls back,
+ * with a warning) and the embedder (a bad EMBED_MODEL is a `ConfigError`).
  */
-export async function prepareMemoryWorker(config: MemoryConfig): Promise<Embedder | null> {
-  // The service reads it again (and warns about a missing one) when it starts.
-  await loadConfiguredCharacter(config, () => {});
-  return await createEmbedder(config.embedder);
+export async function prepareMemoryWorker(
+  config: MemoryConfig,
+  { logger }: Pick<PrepareContext, "logger">,
+): Promise<MemoryResources> {
+  const character = await loadConfiguredCharacter(
+    config,
+    (warning) => logger.warn("{warning}", { warning }),
+  );
+  return { character, embedder: await createEmbedder(config.embedder) };
 }
 
 if (import.meta.main) {
   await runService("memory-worker", {
     readConfig: readMemoryConfig,
     prepare: prepareMemoryWorker,
-    release: (embedder) => embedder?.close(),
-    main: async ({ client, logger, config, prepared: embedder }) => {
+    release: ({ embedder }) => embedder?.close(),
+    main: async ({ client, logger, config, prepared: { character, embedder } }) => {
       logger.info("Embedder: {embedder}", { embedder: embedder?.id ?? "none (lexical search)" });
-      return await startMemoryWorker({ client, logger }, { config, embedder });
+      return await startMemoryWorker({ client, logger }, { config, embedder, character });
     },
   });
 }

@@ -10,7 +10,12 @@
  * @module
  */
 import { RateLimitedLog, type ServiceDeps, topics } from "../../core/mod.ts";
-import { Character, characterFile, loadConfiguredCharacter } from "./character.ts";
+import {
+  Character,
+  characterFile,
+  type CharacterProfile,
+  loadConfiguredCharacter,
+} from "./character.ts";
 import type { MemoryConfig } from "./config.ts";
 import type { Embedder } from "./embedders/mod.ts";
 import { EmbeddingIndexer } from "./indexer.ts";
@@ -29,6 +34,8 @@ export interface MemoryWorkerOptions {
   readonly config: MemoryConfig;
   /** The loaded embedder; `null`/absent = lexical search only. Closed with the service. */
   readonly embedder?: Embedder | null;
+  /** The character already loaded by `loadConfiguredCharacter`; read at start when absent. */
+  readonly character?: CharacterProfile;
 }
 
 /** Counters of the service. */
@@ -79,7 +86,7 @@ export async function startMemoryWorker(
   const readCharacter = () =>
     loadConfiguredCharacter(config, (warning) => logger.warn("{warning}", { warning }));
   // A character file that exists but cannot be used is a setting to fix (exit 78).
-  const base = await readCharacter();
+  const base = options.character ?? await readCharacter();
   if (config.directory) await Deno.mkdir(config.directory, { recursive: true });
   let db: MemoryDatabase;
   try {
