@@ -20,6 +20,7 @@
  *
  * @module
  */
+import type { ConfigIssue } from "../config/env.ts";
 
 /** Whether `host` (a bind address or a Host name, brackets allowed) only reaches this machine. */
 export function isLoopbackHost(host: string): boolean {
@@ -76,6 +77,50 @@ export function parseAllowedHosts(
     else invalid.push(item);
   }
   return { entries, invalid };
+}
+
+/** The settings that expose an HTTP server, as {@linkcode checkHttpExposure} reads them. */
+export interface HttpExposureSettings {
+  /** The bind address (`UI_HOST`, `CAMERA_HTTP_HOST`). */
+  readonly host: string;
+  /** The token, if set. */
+  readonly token: string | undefined;
+  /** Its variable (`UI_TOKEN`, `CAMERA_TOKEN`). */
+  readonly tokenVariable: string;
+  /** The allow-list variable's value, if set. */
+  readonly allowedHosts: string | undefined;
+  /** Its variable (`UI_ALLOWED_HOSTS`, `CAMERA_ALLOWED_HOSTS`). */
+  readonly allowedHostsVariable: string;
+  /** What the issue says is expected when `host` is not loopback and no token is set. */
+  readonly missingToken: string;
+}
+
+/**
+ * The configuration problems of a server's exposure: a host beyond loopback without a token, a
+ * token shorter than 8 characters, allow-list entries that are not host names. Returns them
+ * with the allow-list's entries.
+ */
+export function checkHttpExposure(
+  settings: HttpExposureSettings,
+): { issues: ConfigIssue[]; allowedHosts: HostName[] } {
+  const issues: ConfigIssue[] = [];
+  const { token, tokenVariable } = settings;
+  if (!isLoopbackHost(settings.host) && !token) {
+    issues.push({ variable: tokenVariable, value: "", expected: settings.missingToken });
+  }
+  if (token !== undefined && token.trim().length < 8) {
+    issues.push({ variable: tokenVariable, value: "***", expected: "at least 8 characters" });
+  }
+  const allowed = parseAllowedHosts(settings.allowedHosts);
+  if (allowed.invalid.length > 0) {
+    issues.push({
+      variable: settings.allowedHostsVariable,
+      value: settings.allowedHosts ?? "",
+      expected: "host names or IPs, optionally with :port, separated by commas " +
+        `(not ${allowed.invalid.map((i) => JSON.stringify(i)).join(", ")})`,
+    });
+  }
+  return { issues, allowedHosts: allowed.entries };
 }
 
 /** Options of {@linkcode HostAllowList}. */

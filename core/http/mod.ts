@@ -7,9 +7,11 @@
 export {
   bearerToken,
   BodyTooLargeError,
+  checkHttpExposure,
   HostAllowList,
   type HostAllowListOptions,
   type HostName,
+  type HttpExposureSettings,
   isLoopbackHost,
   misdirected,
   parseAllowedHosts,

@@ -6,12 +6,11 @@
  * @module
  */
 import {
+  checkHttpExposure,
   ConfigError,
   type ConfigIssue,
   envVar,
   type HostName,
-  isLoopbackHost,
-  parseAllowedHosts,
   readEnv,
 } from "../../core/mod.ts";
 import type { ToolSpec } from "../../lib/process/mod.ts";
@@ -144,27 +143,18 @@ export function readCameraConfig(
     });
   }
   const host = values.CAMERA_HTTP_HOST;
-  if (!isLoopbackHost(host) && !values.CAMERA_TOKEN) {
-    issues.push({
-      variable: "CAMERA_TOKEN",
-      value: "",
-      expected: `a secret of 8+ characters. Cannot serve the camera on CAMERA_HTTP_HOST=${host} ` +
-        "without a token: anyone on the network could watch. Set CAMERA_TOKEN (and give ui-web " +
-        "the same CAMERA_TOKEN), or set CAMERA_HTTP_HOST=127.0.0.1",
-    });
-  }
-  if (values.CAMERA_TOKEN !== undefined && values.CAMERA_TOKEN.trim().length < 8) {
-    issues.push({ variable: "CAMERA_TOKEN", value: "***", expected: "at least 8 characters" });
-  }
-  const allowed = parseAllowedHosts(values.CAMERA_ALLOWED_HOSTS);
-  if (allowed.invalid.length > 0) {
-    issues.push({
-      variable: "CAMERA_ALLOWED_HOSTS",
-      value: values.CAMERA_ALLOWED_HOSTS ?? "",
-      expected: "host names or IPs, optionally with :port, separated by commas " +
-        `(not ${allowed.invalid.map((i) => JSON.stringify(i)).join(", ")})`,
-    });
-  }
+  const exposure = checkHttpExposure({
+    host,
+    token: values.CAMERA_TOKEN,
+    tokenVariable: "CAMERA_TOKEN",
+    allowedHosts: values.CAMERA_ALLOWED_HOSTS,
+    allowedHostsVariable: "CAMERA_ALLOWED_HOSTS",
+    missingToken:
+      `a secret of 8+ characters. Cannot serve the camera on CAMERA_HTTP_HOST=${host} ` +
+      "without a token: anyone on the network could watch. Set CAMERA_TOKEN (and give ui-web " +
+      "the same CAMERA_TOKEN), or set CAMERA_HTTP_HOST=127.0.0.1",
+  });
+  issues.push(...exposure.issues);
   if (issues.length > 0) throw new ConfigError(issues, "camera-service configuration");
   return {
     enabled: values.CAMERA_ENABLED,
@@ -178,7 +168,7 @@ export function readCameraConfig(
     mqttRate: values.CAMERA_MQTT_RATE,
     httpHost: values.CAMERA_HTTP_HOST,
     token: values.CAMERA_TOKEN?.trim(),
-    allowedHosts: allowed.entries,
+    allowedHosts: exposure.allowedHosts,
     httpPort: values.CAMERA_HTTP_PORT,
     maxViewers: values.CAMERA_HTTP_MAX_VIEWERS,
     v4l2Format: values.CAMERA_V4L2_FORMAT,

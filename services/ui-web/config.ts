@@ -4,12 +4,12 @@
  * @module
  */
 import {
+  checkHttpExposure,
   ConfigError,
   type ConfigIssue,
   envVar,
   type HostName,
   isLoopbackHost,
-  parseAllowedHosts,
   readEnv,
 } from "../../core/mod.ts";
 
@@ -65,30 +65,16 @@ export function readUiWebConfig(
 ): UiWebConfig {
   const { values, issues } = readEnv(UI_WEB_ENV, env, { aliases: UI_WEB_ENV_ALIASES });
   const problems: ConfigIssue[] = [...issues];
-  if (!isLoopbackHost(values.UI_HOST) && !values.UI_TOKEN) {
-    problems.push({
-      variable: "UI_TOKEN",
-      value: "",
-      expected: `a secret token, because UI_HOST=${values.UI_HOST} is not loopback ` +
-        "(or set UI_HOST=127.0.0.1)",
-    });
-  }
-  if (values.UI_TOKEN !== undefined && values.UI_TOKEN.trim().length < 8) {
-    problems.push({
-      variable: "UI_TOKEN",
-      value: "***",
-      expected: "at least 8 characters",
-    });
-  }
-  const allowed = parseAllowedHosts(values.UI_ALLOWED_HOSTS);
-  if (allowed.invalid.length > 0) {
-    problems.push({
-      variable: "UI_ALLOWED_HOSTS",
-      value: values.UI_ALLOWED_HOSTS ?? "",
-      expected: "host names or IPs, optionally with :port, separated by commas " +
-        `(not ${allowed.invalid.map((i) => JSON.stringify(i)).join(", ")})`,
-    });
-  }
+  const exposure = checkHttpExposure({
+    host: values.UI_HOST,
+    token: values.UI_TOKEN,
+    tokenVariable: "UI_TOKEN",
+    allowedHosts: values.UI_ALLOWED_HOSTS,
+    allowedHostsVariable: "UI_ALLOWED_HOSTS",
+    missingToken: `a secret token, because UI_HOST=${values.UI_HOST} is not loopback ` +
+      "(or set UI_HOST=127.0.0.1)",
+  });
+  problems.push(...exposure.issues);
   try {
     const url = new URL(values.UI_CAMERA_URL);
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("scheme");
@@ -104,7 +90,7 @@ export function readUiWebConfig(
     host: values.UI_HOST,
     port: values.UI_PORT,
     token: values.UI_TOKEN?.trim(),
-    allowedHosts: allowed.entries,
+    allowedHosts: exposure.allowedHosts,
     cameraUrl: values.UI_CAMERA_URL,
     cameraToken: values.CAMERA_TOKEN?.trim(),
     staleAfterMs: Math.round(values.UI_STALE_AFTER_SEC * 1000),
