@@ -199,27 +199,32 @@ export class BodyTooLargeError extends Error {
   /** The limit, bytes. */
   readonly limit: number;
 
-  /** Builds the error. */
-  constructor(limit: number) {
-    super(`The request body is larger than ${limit} bytes.`);
+  /** Builds the error; `what` names the body (default "request body"). */
+  constructor(limit: number, what = "request body") {
+    super(`The ${what} is larger than ${limit} bytes.`);
     this.name = "BodyTooLargeError";
     this.limit = limit;
   }
 }
 
 /**
- * Reads `request`'s body, at most `maxBytes`: a `Content-Length` over the limit is refused
- * before anything is read, and a body without one (chunked) is read chunk by chunk and
- * cancelled as soon as it passes the limit. Throws {@linkcode BodyTooLargeError}.
+ * Reads the body of `message` (a request a server received, or a response a client got), at
+ * most `maxBytes`: a `Content-Length` over the limit is refused before anything is read, and
+ * a body without one (chunked) is read chunk by chunk and cancelled as soon as it passes the
+ * limit. Throws {@linkcode BodyTooLargeError}.
  */
-export async function readBodyLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
-  const declared = request.headers.get("content-length");
+export async function readBodyLimited(
+  message: Request | Response,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  const what = message instanceof Response ? "response body" : "request body";
+  const declared = message.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) {
-    await request.body?.cancel().catch(() => {});
-    throw new BodyTooLargeError(maxBytes);
+    await message.body?.cancel().catch(() => {});
+    throw new BodyTooLargeError(maxBytes, what);
   }
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
+  if (!message.body) return new Uint8Array(0);
+  const reader = message.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   while (true) {
@@ -228,7 +233,7 @@ export async function readBodyLimited(request: Request, maxBytes: number): Promi
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel().catch(() => {});
-      throw new BodyTooLargeError(maxBytes);
+      throw new BodyTooLargeError(maxBytes, what);
     }
     chunks.push(value);
   }

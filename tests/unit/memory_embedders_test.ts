@@ -54,6 +54,28 @@ Deno.test("openai embedder: sends the model and key, reports HTTP errors with th
   );
 });
 
+Deno.test("openai embedder: an endless answer is refused at the size limit, not buffered", async () => {
+  let cancelled = false;
+  const chunk = new TextEncoder().encode("[" + "0.125,".repeat(10_000));
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (r) => {
+    await r.arrayBuffer();
+    return new Response(
+      new ReadableStream({
+        pull: (controller) => controller.enqueue(chunk),
+        cancel: () => void (cancelled = true),
+      }),
+      { headers: { "content-type": "application/json" } },
+    );
+  });
+  const embedder = new OpenAiEmbedder({
+    baseUrl: `http://127.0.0.1:${server.addr.port}/v1`,
+    model: "m",
+  });
+  await assert.rejects(embedder.embed(["a", "b"]), /answered more than \d+ bytes for 2 texts/);
+  for (let i = 0; i < 100 && !cancelled; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(cancelled, "the endless answer was cancelled");
+});
+
 Deno.test("onnx embedder: clear errors for a directory without a model or tokenizer", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tars-embed-" });
   try {

@@ -22,7 +22,12 @@ import {
   isSherpaBase64,
   readOnnxModelInfo,
 } from "../../services/stt-worker/transcribers/sherpa_model_check.ts";
+import {
+  multipartBody,
+  TRANSCRIPTION_RESPONSE_LIMIT,
+} from "../../services/stt-worker/transcribers/openai.ts";
 import { bundledVadModel } from "../../services/stt-worker/vad.ts";
+import { encodeWav } from "../../lib/audio/mod.ts";
 import { startFakeOpenAiTranscription, startFakeSttWs } from "../helpers/stt_fake_servers.ts";
 import { sttClips } from "../helpers/stt_audio.ts";
 import {
@@ -131,6 +136,71 @@ Deno.test("stt transcriber openai: 401 and 404 tell the user what to check", asy
     () => make("http://127.0.0.1:9/v1").transcribe(new Uint8Array(320)),
     /openai transcription at http:\/\/127\.0\.0\.1:9\/v1\/audio\/transcriptions failed/,
   );
+});
+
+Deno.test("stt transcriber openai: the upload is a form any multipart parser reads back exactly", async () => {
+  const pcm = new Uint8Array(6400).map((_, i) => (i * 7) & 0xff);
+  let form: FormData | undefined;
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (r) => {
+    form = await r.formData();
+    return Response.json({ text: "ok" });
+  });
+  const transcriber = new OpenAiTranscriber({
+    baseUrl: `http://127.0.0.1:${server.addr.port}/v1`,
+    apiKey: "",
+    model: 'model "with" quotes\r\n--and a line',
+    language: "",
+    responseFormat: "verbose_json",
+    timeoutMs: 10_000,
+  });
+  assert.equal((await transcriber.transcribe(pcm)).text, "ok");
+  const file = form!.get("file") as File;
+  assert.equal(file.name, "utterance.wav");
+  assert.equal(file.type, "audio/wav");
+  assert.deepEqual(new Uint8Array(await file.arrayBuffer()), encodeWav(pcm, 16_000));
+  assert.equal(form!.get("model"), 'model "with" quotes\r\n--and a line');
+  assert.equal(form!.get("response_format"), "verbose_json");
+  assert.equal(form!.get("language"), null); // none set: not sent
+  // Two bodies never share a boundary.
+  const a = multipartBody({}, { field: "f", name: "n", type: "t", data: new Uint8Array(1) });
+  const b = multipartBody({}, { field: "f", name: "n", type: "t", data: new Uint8Array(1) });
+  assert.notEqual(a.contentType, b.contentType);
+});
+
+Deno.test("stt transcriber openai: an answer over the size limit is refused, not buffered", async () => {
+  const chunk = new Uint8Array(64 * 1024).fill(0x20);
+  let mode: "declared" | "endless" = "declared";
+  let cancelled = false;
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (r) => {
+    await r.arrayBuffer();
+    if (mode === "declared") {
+      return new Response(new Uint8Array(TRANSCRIPTION_RESPONSE_LIMIT + 1).fill(0x20), {
+        headers: { "content-type": "application/json" },
+      });
+    }
+    // No Content-Length and no end: only a reader that stops at the limit returns.
+    return new Response(
+      new ReadableStream({
+        pull: (controller) => controller.enqueue(chunk),
+        cancel: () => void (cancelled = true),
+      }),
+      { headers: { "content-type": "application/json" } },
+    );
+  });
+  const transcriber = new OpenAiTranscriber({
+    baseUrl: `http://127.0.0.1:${server.addr.port}/v1`,
+    apiKey: "",
+    model: "whisper-1",
+    language: "en",
+    responseFormat: "json",
+    timeoutMs: 10_000,
+  });
+  const refused = new RegExp(`answered more than ${TRANSCRIPTION_RESPONSE_LIMIT} bytes`);
+  await assert.rejects(() => transcriber.transcribe(new Uint8Array(320)), refused);
+  mode = "endless";
+  await assert.rejects(() => transcriber.transcribe(new Uint8Array(320)), refused);
+  for (let i = 0; i < 100 && !cancelled; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(cancelled, "the endless answer was cancelled");
 });
 
 Deno.test("stt transcriber openai: response parsing (verbose_json, logprobs, garbage)", () => {

@@ -4,7 +4,14 @@
  *
  * @module
  */
+import { BodyTooLargeError, readBodyLimited } from "../../../core/mod.ts";
 import { type Embedder, normalize } from "./embedder.ts";
+
+/**
+ * Largest answer read per text embedded, bytes: a 3072-dimension vector as JSON floats is
+ * about 70 KiB. A server that sends more is refused, not buffered.
+ */
+export const EMBEDDING_RESPONSE_BYTES_PER_TEXT = 256 * 1024;
 
 /** Options of {@linkcode OpenAiEmbedder}. */
 export interface OpenAiEmbedderOptions {
@@ -59,16 +66,36 @@ export class OpenAiEmbedder implements Embedder {
     } catch (error) {
       throw new Error(`Embedding request to ${this.#url} failed: ${(error as Error).message}`);
     }
+    const limit = 64 * 1024 + texts.length * EMBEDDING_RESPONSE_BYTES_PER_TEXT;
+    let text: string;
+    try {
+      text = new TextDecoder().decode(await readBodyLimited(response, limit));
+    } catch (error) {
+      if (!response.ok) text = "";
+      else if (error instanceof BodyTooLargeError) {
+        throw new Error(
+          `Embedding endpoint ${this.#url} answered more than ${limit} bytes for ` +
+            `${texts.length} texts; check EMBED_BASE_URL`,
+        );
+      } else {
+        throw new Error(
+          `Embedding request to ${this.#url} failed: ${(error as Error).message}`,
+        );
+      }
+    }
     if (!response.ok) {
-      const body = (await response.text().catch(() => "")).slice(0, 300);
+      const body = text.slice(0, 300);
       throw new Error(
         `Embedding request to ${this.#url} failed with HTTP ${response.status}: ${body}` +
           (response.status === 401 ? " (check EMBED_API_KEY / OPENAI_API_KEY)" : ""),
       );
     }
-    const payload = await response.json() as {
-      data?: Array<{ embedding?: unknown; index?: number }>;
-    };
+    let payload: { data?: Array<{ embedding?: unknown; index?: number }> };
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      throw new Error(`Embedding endpoint ${this.#url} did not answer JSON: ${text.slice(0, 200)}`);
+    }
     const data = Array.isArray(payload?.data) ? payload.data : [];
     if (data.length !== texts.length) {
       throw new Error(

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { BodyTooLargeError, readBodyLimited } from "../../../core/mod.ts";
 import { encodeWav } from "../../../lib/audio/mod.ts";
 import { SAMPLE_RATE } from "../pcm.ts";
 import {
@@ -17,6 +18,44 @@ import {
 function timeoutSignal(timeoutMs: number, outer?: AbortSignal): AbortSignal {
   const timeout = AbortSignal.timeout(timeoutMs);
   return outer ? AbortSignal.any([outer, timeout]) : timeout;
+}
+
+/**
+ * Largest transcription answer read, bytes: a `verbose_json` answer for a 30 s utterance is
+ * a few KiB; a server that sends more is refused, not buffered.
+ */
+export const TRANSCRIPTION_RESPONSE_LIMIT = 1024 * 1024;
+
+const encoder = new TextEncoder();
+
+/**
+ * A `multipart/form-data` body with text fields and one file, built as bytes (cheaper than
+ * `FormData`, which goes through a `Blob` stream per request). The boundary is random, so no
+ * value can end a part early.
+ */
+export function multipartBody(
+  fields: Readonly<Record<string, string>>,
+  file: {
+    readonly field: string;
+    readonly name: string;
+    readonly type: string;
+    readonly data: Uint8Array;
+  },
+): { body: Uint8Array<ArrayBuffer>; contentType: string } {
+  const boundary = `----tars-${crypto.randomUUID()}`;
+  let head = "";
+  for (const [name, value] of Object.entries(fields)) {
+    head += `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  }
+  head += `--${boundary}\r\nContent-Disposition: form-data; name="${file.field}"; ` +
+    `filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`;
+  const start = encoder.encode(head);
+  const end = encoder.encode(`\r\n--${boundary}--\r\n`);
+  const body = new Uint8Array(start.length + file.data.length + end.length);
+  body.set(start);
+  body.set(file.data, start.length);
+  body.set(end, start.length + file.data.length);
+  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
 /** Options of {@linkcode OpenAiTranscriber}. */
@@ -49,23 +88,25 @@ export class OpenAiTranscriber implements Transcriber {
   /** Uploads the utterance as a WAV file. */
   async transcribe(pcm: Uint8Array, options: TranscribeOptions = {}): Promise<Transcript> {
     const url = `${this.#o.baseUrl}/audio/transcriptions`;
-    const form = new FormData();
-    form.append(
-      "file",
-      new Blob([encodeWav(pcm, SAMPLE_RATE) as Uint8Array<ArrayBuffer>], { type: "audio/wav" }),
-      "utterance.wav",
-    );
-    form.append("model", this.#o.model);
-    form.append("response_format", this.#o.responseFormat);
-    form.append("temperature", "0");
-    if (this.#o.language) form.append("language", this.#o.language);
-    const headers: Record<string, string> = {};
+    const fields: Record<string, string> = {
+      model: this.#o.model,
+      response_format: this.#o.responseFormat,
+      temperature: "0",
+    };
+    if (this.#o.language) fields.language = this.#o.language;
+    const { body: upload, contentType } = multipartBody(fields, {
+      field: "file",
+      name: "utterance.wav",
+      type: "audio/wav",
+      data: encodeWav(pcm, SAMPLE_RATE),
+    });
+    const headers: Record<string, string> = { "content-type": contentType };
     if (this.#o.apiKey) headers.authorization = `Bearer ${this.#o.apiKey}`;
     let response: Response;
     try {
       response = await fetch(url, {
         method: "POST",
-        body: form,
+        body: upload,
         headers,
         signal: timeoutSignal(this.#o.timeoutMs, options.signal),
       });
@@ -75,7 +116,19 @@ export class OpenAiTranscriber implements Transcriber {
         : (error as Error).message;
       throw new Error(`openai transcription at ${url} failed: ${reason}; check OPENAI_BASE_URL`);
     }
-    const body = await response.text();
+    let body: string;
+    try {
+      body = new TextDecoder().decode(
+        await readBodyLimited(response, TRANSCRIPTION_RESPONSE_LIMIT),
+      );
+    } catch (error) {
+      const reason = error instanceof BodyTooLargeError
+        ? `answered more than ${TRANSCRIPTION_RESPONSE_LIMIT} bytes`
+        : (error as Error).name === "TimeoutError"
+        ? `sent no whole answer within ${this.#o.timeoutMs} ms (OPENAI_TIMEOUT_S)`
+        : `broke off its answer (${(error as Error).message})`;
+      throw new Error(`openai transcription at ${url} ${reason}; check OPENAI_BASE_URL`);
+    }
     if (!response.ok) {
       const hint = response.status === 401 || response.status === 403
         ? "check OPENAI_API_KEY"
