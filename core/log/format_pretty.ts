@@ -79,7 +79,8 @@ function isDangerous(code: number): boolean {
   return code < 32 || code === 127 || (code >= 128 && code <= 159);
 }
 
-const SGR = /^\x1b\[([0-9;:]*)m/;
+/** What follows the ESC of a colour sequence: `[1;32m`. */
+const SGR_AFTER_ESC = /\[([0-9;:]*)m/y;
 
 /**
  * Escapes control characters so text cannot move the cursor or clear the terminal; colour
@@ -101,11 +102,12 @@ function sanitize(text: string, keepColors: boolean): string {
   while (i < text.length) {
     const code = text.charCodeAt(i);
     if (code === 27 && keepColors) {
-      const sgr = SGR.exec(text.slice(i));
+      SGR_AFTER_ESC.lastIndex = i + 1;
+      const sgr = SGR_AFTER_ESC.exec(text);
       if (sgr) {
-        out += sgr[0];
+        out += text[i] + sgr[0];
         open = !/^0*$/.test(sgr[1].replace(/[;:]/g, ""));
-        i += sgr[0].length;
+        i += 1 + sgr[0].length;
         continue;
       }
     }
