@@ -1,19 +1,20 @@
 /**
- * Logging for every service, on LogTape: JSON lines when stderr is not a terminal (journald,
- * compose, CI), coloured text otherwise, level from `LOG_LEVEL`, secrets always redacted.
+ * Logging for every service: JSON lines when stderr is not a terminal (journald, compose,
+ * CI), text otherwise (coloured on a terminal), level from `LOG_LEVEL`, secrets always
+ * redacted.
  *
  * @module
  */
+import { formatJsonLine } from "./format_json.ts";
+import { prettyFormatter } from "./format_pretty.ts";
 import {
-  configureSync,
-  getAnsiColorFormatter,
-  getJsonLinesFormatter,
-  getLogger as getLogTapeLogger,
+  configureLogger,
+  getLogger as getCategoryLogger,
   type Logger,
   type LogLevel,
   type LogRecord,
   type Sink,
-} from "@logtape/logtape";
+} from "./logger.ts";
 import { LOG_STACK_LIMIT, LOG_STRING_LIMIT, redactForLog, redactSecrets } from "./redact.ts";
 
 export type { Logger, LogLevel, LogRecord, Sink };
@@ -61,8 +62,8 @@ const encoder = new TextEncoder();
 
 function stderrSink(format: "json" | "pretty"): Sink {
   const formatter = format === "json"
-    ? getJsonLinesFormatter()
-    : getAnsiColorFormatter({ timestamp: "time" });
+    ? formatJsonLine
+    : prettyFormatter({ colors: Deno.stderr.isTerminal() && !Deno.noColor });
   return (record: LogRecord) => {
     Deno.stderr.writeSync(
       encoder.encode(formatter({ ...record, message: inlineStrings(record.message) })),
@@ -72,7 +73,7 @@ function stderrSink(format: "json" | "pretty"): Sink {
 
 /**
  * Folds the string values of a rendered message into its text, so that a person reads
- * `Serving http://127.0.0.1:8080/stream`, not `Serving http://"127.0.0.1":8080/stream` (LogTape's
+ * `Serving http://127.0.0.1:8080/stream`, not `Serving http://"127.0.0.1":8080/stream` (the
  * formatters quote string values). Other values (numbers, objects, errors) stay values. The
  * structured `properties` keep every value as it was.
  */
@@ -100,9 +101,7 @@ export function redactingSink(sink: Sink): Sink {
     sink({
       ...record,
       message: record.message.map((part) => redactSecrets(part, 4, LOG_LIMITS)),
-      rawMessage: typeof record.rawMessage === "string"
-        ? redactForLog(record.rawMessage)
-        : record.rawMessage,
+      rawMessage: redactForLog(record.rawMessage),
       properties: redactSecrets(record.properties, 4, LOG_LIMITS) as Record<string, unknown>,
     });
   };
@@ -142,14 +141,7 @@ export function setupLogging(options: LoggingOptions = {}): void {
   }
   const format = options.format ?? formatFromEnv(options.env);
   const resolved = format === "auto" ? (Deno.stderr.isTerminal() ? "pretty" : "json") : format;
-  configureSync({
-    reset: true,
-    sinks: { main: redactingSink(options.sink ?? stderrSink(resolved)) },
-    loggers: [
-      { category: [ROOT_CATEGORY], sinks: ["main"], lowestLevel: level ?? "info" },
-      { category: ["logtape", "meta"], sinks: ["main"], lowestLevel: "warning" },
-    ],
-  });
+  configureLogger(redactingSink(options.sink ?? stderrSink(resolved)), level ?? "info");
 }
 
 /**
@@ -157,5 +149,5 @@ export function setupLogging(options: LoggingOptions = {}): void {
  * It writes nothing until {@linkcode setupLogging} ran.
  */
 export function getLogger(...category: string[]): Logger {
-  return getLogTapeLogger([ROOT_CATEGORY, ...category]);
+  return getCategoryLogger([ROOT_CATEGORY, ...category]);
 }

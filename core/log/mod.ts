@@ -1,5 +1,5 @@
 /**
- * Logging (LogTape): JSON lines or pretty text, `LOG_LEVEL`, secrets redacted.
+ * Logging: JSON lines or pretty text, `LOG_LEVEL`, secrets redacted.
  *
  * @module
  */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { LogRecord } from "@logtape/logtape";
+import type { LogRecord } from "../../core/mod.ts";
 import { EXIT_CONFIG, runService } from "../../core/mod.ts";
 import { startBroker } from "../helpers/broker.ts";
 import { collect, rawClient, waitFor } from "../helpers/wait.ts";

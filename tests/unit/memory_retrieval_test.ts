@@ -14,7 +14,7 @@ import {
 import { OnnxEmbedder } from "../../services/memory-worker/embedders/mod.ts";
 import { EmbeddingIndexer } from "../../services/memory-worker/indexer.ts";
 import { writeTinySentenceModel } from "../helpers/memory_embedders.ts";
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../../core/mod.ts";
 
 const lexicalOnly = { fusion: "hybrid" as const, embedQuery: () => Promise.resolve(null) };
 
@@ -194,7 +194,7 @@ Deno.test("vectors: similarity ranks by cosine, hybrid fuses, re-embedding after
   await Deno.mkdir(`${dir}/b`);
   const modelB = await writeTinySentenceModel(`${dir}/b`, { dims: 8 });
   const path = `${dir}/memory.sqlite`;
-  const logger = getLogger(["test", "memory"]);
+  const logger = getLogger("test", "memory");
   let db = MemoryDatabase.open({ path, vectors: true });
   let embedder = await OnnxEmbedder.load({ modelDir: modelA });
   try {
