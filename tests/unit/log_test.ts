@@ -23,7 +23,7 @@ Deno.test("secrets never reach a sink", () => {
   assert.ok(text.includes("visible"));
 });
 
-Deno.test("LOG_LEVEL words map to LogTape levels", () => {
+Deno.test("LOG_LEVEL words map to log levels", () => {
   assert.equal(parseLogLevel("INFO"), "info");
   assert.equal(parseLogLevel("warn"), "warning");
   assert.equal(parseLogLevel("Debug"), "debug");
