@@ -461,9 +461,12 @@ Deno.test("wire: keep-alive comments alone do not hold off the watchdog", async 
   const steps: Step[] = [];
   for (let i = 0; i < 20; i++) steps.push({ pauseMs: 100 }, ": keep-alive\n\n");
   await using server = await scriptedServer({ steps, stall: true });
+  const started = Date.now();
   const { error } = await run(backendFor(server, { timeoutMs: 400 }), turn(true));
   assert.ok(error instanceof LlmError, String(error));
   assert.match(error.message, /timed out/);
+  // 400 ms after the headers, not after the last of the 2 s of keep-alives.
+  assert.ok(Date.now() - started < 1_500, `${Date.now() - started} ms`);
 });
 
 Deno.test("wire: cancel mid-stream rejects LlmCancelled and closes the connection", async () => {
