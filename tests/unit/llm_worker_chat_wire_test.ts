@@ -11,7 +11,14 @@ import {
   LlmError,
   OpenAIChatBackend,
   type OpenAIChatBackendOptions,
+  ProviderConnectionError,
+  ProviderHttpError,
+  ProviderReplyError,
+  ProviderStreamError,
+  ReplyLimitError,
+  toLlmError,
 } from "../../services/llm-worker/chat_backend.ts";
+import { SseLimitError } from "../../services/llm-worker/sse.ts";
 
 /** One step of a scripted body: bytes to send, or a pause. */
 type Step = string | { readonly pauseMs: number };
@@ -513,4 +520,61 @@ Deno.test("wire: an event that is not JSON is an error saying so", async () => {
   assert.ok(error instanceof LlmError, String(error));
   assert.match(error.message, /not JSON; check that OPENAI_BASE_URL/);
   assert.match(error.detail ?? "", /oops/);
+});
+
+Deno.test("toLlmError: every failure kind, a safe message (URL credentials hidden), detail aside", () => {
+  const base = "http://user:hunter2@127.0.0.1:8080/v1";
+  const where = "http://user:***@127.0.0.1:8080/v1";
+  const cases: Array<[unknown, string, boolean, string | undefined]> = [
+    [
+      new ProviderConnectionError("connect", new TypeError("Connection refused")),
+      `LLM endpoint unreachable at ${where}; check OPENAI_BASE_URL / LLM_BASE_URL and that the server is running`,
+      true,
+      "Connection refused",
+    ],
+    [
+      new ProviderConnectionError("read", new TypeError("connection reset")),
+      `LLM endpoint ${where} broke the connection during the reply`,
+      true,
+      "connection reset",
+    ],
+    [
+      new ProviderHttpError(503, new Headers(), "key=sk-x overloaded"),
+      `LLM provider ${where} failed (HTTP 503); try again later`,
+      true,
+      "key=sk-x overloaded",
+    ],
+    [
+      new ProviderStreamError("key=sk-x broke"),
+      `LLM provider ${where} reported an error during the reply`,
+      false,
+      "key=sk-x broke",
+    ],
+    [
+      new ProviderReplyError("<html>", new SyntaxError("bad")),
+      `Cannot read the reply of LLM provider ${where}: it is not JSON; check that OPENAI_BASE_URL is an OpenAI-compatible API`,
+      false,
+      "not JSON: <html>",
+    ],
+    [
+      new ReplyLimitError(10),
+      `Cannot read the reply of LLM provider ${where}: it sent a reply over 10 bytes; check that OPENAI_BASE_URL is an OpenAI-compatible API`,
+      false,
+      undefined,
+    ],
+    [
+      new SseLimitError(20),
+      `Cannot read the reply of LLM provider ${where}: it sent a server-sent event over 20 bytes; check that OPENAI_BASE_URL is an OpenAI-compatible API`,
+      false,
+      undefined,
+    ],
+    [new RangeError("odd"), `LLM request to ${where} failed (RangeError)`, false, "odd"],
+  ];
+  for (const [error, message, retryable, detail] of cases) {
+    const llmError = toLlmError(error, base);
+    assert.equal(llmError.message, message);
+    assert.equal(llmError.retryable, retryable, message);
+    assert.equal(llmError.detail, detail, message);
+    assert.equal(llmError.cause, error);
+  }
 });
