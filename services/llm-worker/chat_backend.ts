@@ -1,14 +1,37 @@
 /**
  * The chat backend: one small interface ({@linkcode ChatBackend}) and its implementation on
- * npm:openai's chat completions API, which serves OpenAI, Ollama, llama.cpp server, vLLM and
- * every other OpenAI-compatible endpoint. Errors come out as {@linkcode LlmError}s that say
+ * the OpenAI chat completions HTTP protocol (over `fetch`, with its own SSE reader), which
+ * OpenAI, Ollama, llama.cpp server, vLLM and every other OpenAI-compatible endpoint speak. Errors come out as {@linkcode LlmError}s that say
  * whether a retry may help; {@linkcode completeWithRetry} retries those with backoff within a
  * deadline, honouring `retry-after`.
  *
  * @module
  */
-import OpenAI from "openai";
 import { ExponentialBackoff, redactText } from "../../core/mod.ts";
+import { SseDecoder, SseLimitError } from "./sse.ts";
+import {
+  asRecord,
+  httpError,
+  parseJson,
+  ProviderConnectionError,
+  providerErrorText,
+  ProviderHttpError,
+  ProviderReplyError,
+  ProviderStreamError,
+  readAll,
+  ReplyLimitError,
+  requestBody,
+  resultOf,
+  usageOf,
+} from "./openai_wire.ts";
+
+export {
+  ProviderConnectionError,
+  ProviderHttpError,
+  ProviderReplyError,
+  ProviderStreamError,
+  ReplyLimitError,
+} from "./openai_wire.ts";
 
 /** A tool call the model made. */
 export interface ChatToolCall {
@@ -133,6 +156,18 @@ export class LlmCancelled extends Error {
   }
 }
 
+/** Size limits of a reply: a broken or hostile server must not make the worker buffer without bound. */
+export interface ReplyLimits {
+  /** Longest line or event of a streamed reply, bytes; default 1 MiB. */
+  readonly maxEventBytes?: number;
+  /**
+   * Largest reply, bytes: a non-streamed response body, or the text of a streamed one
+   * (content and tool calls); default 8 MiB. Error bodies are read up to 64 KiB (the rest
+   * is dropped).
+   */
+  readonly maxReplyBytes?: number;
+}
+
 /** Options of {@linkcode OpenAIChatBackend}. */
 export interface OpenAIChatBackendOptions {
   /** API key; local servers accept any (a placeholder is sent when absent). */
@@ -141,29 +176,43 @@ export interface OpenAIChatBackendOptions {
   readonly baseUrl?: string;
   /** Abort an attempt when no byte arrived for this long, ms (first token included). */
   readonly timeoutMs: number;
+  /** Size limits of a reply (defaults fit any chat reply). */
+  readonly limits?: ReplyLimits;
 }
 
 const OPENAI_BASE_URL = "https://api.openai.com/v1";
+const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
+const DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024;
+/** Tool-call slots a streamed reply may fill (`index` 0..MAX-1). */
+const MAX_TOOL_CALLS = 128;
+/** After `[DONE]`, how long the end of the HTTP body is awaited (so the connection is reused). */
+const DONE_GRACE_MS = 1_000;
 
-/** {@linkcode ChatBackend} on npm:openai's chat completions (streaming and not). */
+/**
+ * {@linkcode ChatBackend} speaking the OpenAI chat completions protocol over `fetch`:
+ * `POST <baseUrl>/chat/completions` with a bearer token, the reply as JSON or, streamed, as
+ * server-sent events (`data: {chunk}` ... `data: [DONE]`), read incrementally within
+ * {@linkcode ReplyLimits}. An attempt is aborted when no event arrived for `timeoutMs`.
+ */
 export class OpenAIChatBackend implements ChatBackend {
   /** Provider name. */
   readonly provider = "openai";
   /** Where requests go. */
   readonly baseUrl: string;
-  readonly #client: OpenAI;
+  readonly #url: string;
+  readonly #authorization: string;
   readonly #timeoutMs: number;
+  readonly #maxEventBytes: number;
+  readonly #maxReplyBytes: number;
 
   /** Creates the backend (no network traffic yet). */
   constructor(options: OpenAIChatBackendOptions) {
     this.baseUrl = options.baseUrl ?? OPENAI_BASE_URL;
+    this.#url = `${this.baseUrl.replace(/\/+$/, "")}/chat/completions`;
+    this.#authorization = `Bearer ${options.apiKey ?? "not-needed"}`;
     this.#timeoutMs = options.timeoutMs;
-    this.#client = new OpenAI({
-      apiKey: options.apiKey ?? "not-needed",
-      baseURL: this.baseUrl,
-      maxRetries: 0, // completeWithRetry retries, within a deadline
-      timeout: options.timeoutMs,
-    });
+    this.#maxEventBytes = options.limits?.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+    this.#maxReplyBytes = options.limits?.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
   }
 
   /** Runs one completion; see {@linkcode ChatBackend.complete}. */
@@ -171,124 +220,178 @@ export class OpenAIChatBackend implements ChatBackend {
     if (options.signal?.aborted) throw new LlmCancelled();
     // One controller for the caller's cancel and our inactivity watchdog.
     const controller = new AbortController();
-    let timedOut = false;
-    let watchdog: ReturnType<typeof setTimeout> | undefined;
-    const arm = () => {
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => {
-        timedOut = true;
-        controller.abort();
-      }, this.#timeoutMs);
-    };
+    const watchdog = new Watchdog(this.#timeoutMs, () => controller.abort());
     const onCancel = () => controller.abort();
     options.signal?.addEventListener("abort", onCancel, { once: true });
-    arm();
+    const abort = () => abortError(watchdog.fired, options.signal, this.#timeoutMs);
+    let finished = false;
+    watchdog.arm();
     try {
-      const body = {
-        model: turn.model,
-        messages: turn.messages.map(toSdkMessage),
-        max_tokens: turn.maxTokens,
-        temperature: turn.temperature,
-        top_p: turn.topP,
-        ...(turn.tools && turn.tools.length > 0
-          ? {
-            tools: turn.tools.map((tool) => ({
-              type: "function" as const,
-              function: {
-                name: tool.name,
-                ...(tool.description ? { description: tool.description } : {}),
-                parameters: tool.parameters,
-              },
-            })),
-          }
-          : {}),
-      };
-      if (!turn.stream) {
-        const completion = await this.#client.chat.completions.create(
-          { ...body, stream: false },
-          { signal: controller.signal },
+      let response: Response;
+      try {
+        response = await fetch(this.#url, {
+          method: "POST",
+          headers: {
+            "authorization": this.#authorization,
+            "content-type": "application/json",
+            "accept": turn.stream ? "text/event-stream" : "application/json",
+          },
+          body: JSON.stringify(requestBody(turn)),
+          signal: controller.signal,
+        });
+      } catch (error) {
+        if (controller.signal.aborted) throw abort();
+        throw new ProviderConnectionError("connect", error);
+      }
+      if (!response.ok) throw await httpError(response);
+      if (!response.body) throw new ProviderReplyError("", undefined);
+      const reader = response.body.getReader();
+      const contentType = response.headers.get("content-type") ?? "";
+      let result: ChatTurnResult;
+      if (turn.stream && !/^application\/json\b/i.test(contentType)) {
+        watchdog.arm();
+        result = await this.#readStream(reader, turn, options, watchdog, controller.signal);
+        if (options.signal?.aborted) throw abort();
+      } else {
+        const completion = resultOf(
+          parseJson(await readAll(reader, this.#maxReplyBytes, response.headers)),
+          turn.model,
         );
-        const choice = completion.choices[0];
-        const toolCalls: ChatToolCall[] = [];
-        for (const call of choice?.message?.tool_calls ?? []) {
-          if (call.type === "function") {
-            toolCalls.push({
-              id: call.id,
-              name: call.function.name,
-              arguments: call.function.arguments,
-            });
-          }
-        }
-        return {
-          content: choice?.message?.content ?? "",
-          toolCalls,
-          finishReason: choice?.finish_reason ?? null,
-          usage: usageOf(completion.usage),
-          model: completion.model || turn.model,
-        };
+        // A server that ignored `stream: true` answered in one piece: one delta.
+        if (turn.stream && completion.content) await options.onDelta?.(completion.content);
+        if (controller.signal.aborted) throw abort();
+        result = completion;
       }
-      const stream = await this.#client.chat.completions.create(
-        { ...body, stream: true },
-        { signal: controller.signal },
-      );
-      arm();
-      let content = "";
-      let finishReason: string | null = null;
-      let model = turn.model;
-      let usage: Record<string, number> | undefined;
-      const calls: Array<{ id: string; name: string; arguments: string }> = [];
-      for await (const chunk of stream) {
-        arm();
-        if (chunk.model) model = chunk.model;
-        if (chunk.usage) usage = usageOf(chunk.usage);
-        const choice = chunk.choices?.[0];
-        if (!choice) continue;
-        const delta = choice.delta;
-        if (delta?.content) {
-          content += delta.content;
-          await options.onDelta?.(delta.content);
-        }
-        for (const fragment of delta?.tool_calls ?? []) {
-          const slot = calls[fragment.index] ??= { id: "", name: "", arguments: "" };
-          if (fragment.id) slot.id = fragment.id;
-          if (fragment.function?.name) slot.name += fragment.function.name;
-          if (fragment.function?.arguments) slot.arguments += fragment.function.arguments;
-        }
-        if (choice.finish_reason) finishReason = choice.finish_reason;
-      }
-      // An aborted stream may end the loop quietly instead of throwing.
-      if (controller.signal.aborted) throw abortError(timedOut, options.signal, this.#timeoutMs);
-      return {
-        content,
-        toolCalls: calls.filter(Boolean).map((call, i) => ({
-          id: call.id || `call_${i + 1}`,
-          name: call.name,
-          arguments: call.arguments,
-        })),
-        finishReason,
-        usage,
-        model,
-      };
+      finished = true;
+      return result;
     } catch (error) {
       if (error instanceof LlmError || error instanceof LlmCancelled) throw error;
-      if (controller.signal.aborted) throw abortError(timedOut, options.signal, this.#timeoutMs);
+      if (controller.signal.aborted) throw abort();
       throw toLlmError(error, this.baseUrl);
     } finally {
-      clearTimeout(watchdog);
+      watchdog.clear();
       options.signal?.removeEventListener("abort", onCancel);
+      // Whatever is left of the body is not wanted: close the connection.
+      if (!finished) controller.abort();
     }
+  }
+
+  /** Reads a streamed reply: SSE events of `chat.completion.chunk`s until `[DONE]` or the end. */
+  async #readStream(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    turn: ChatTurn,
+    options: CompleteOptions,
+    watchdog: Watchdog,
+    signal: AbortSignal,
+  ): Promise<ChatTurnResult> {
+    const decoder = new SseDecoder({ maxEventBytes: this.#maxEventBytes });
+    let content = "";
+    let size = 0;
+    let finishReason: string | null = null;
+    let model = turn.model;
+    let usage: Record<string, number> | undefined;
+    const calls: Array<{ id: string; name: string; arguments: string }> = [];
+    let sawDone = false;
+    for (;;) {
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch (error) {
+        // The reply was complete; only its end did not come within the grace time.
+        if (sawDone && watchdog.fired) break;
+        if (signal.aborted) throw error;
+        throw new ProviderConnectionError("read", error);
+      }
+      if (next.done) break;
+      for (const event of decoder.push(next.value)) {
+        if (sawDone) continue; // the SDKs ignore anything after [DONE] too
+        if (event.data === "[DONE]") {
+          sawDone = true;
+          watchdog.arm(Math.min(DONE_GRACE_MS, this.#timeoutMs));
+          continue;
+        }
+        watchdog.arm();
+        const chunk = asRecord(parseJson(event.data));
+        if (event.event === "error" || chunk.error) {
+          throw new ProviderStreamError(providerErrorText(chunk.error ?? chunk));
+        }
+        if (typeof chunk.model === "string" && chunk.model) model = chunk.model;
+        if (chunk.usage) usage = usageOf(chunk.usage);
+        const choice = Array.isArray(chunk.choices) ? asRecord(chunk.choices[0]) : {};
+        const delta = asRecord(choice.delta);
+        if (Array.isArray(delta.tool_calls)) {
+          for (const item of delta.tool_calls) {
+            const fragment = asRecord(item);
+            const fn = asRecord(fragment.function);
+            const index = Number.isInteger(fragment.index)
+              ? fragment.index as number
+              // No index (some servers): an id starts a new call, else the last one goes on.
+              : fragment.id
+              ? calls.length
+              : Math.max(0, calls.length - 1);
+            if (index < 0 || index >= MAX_TOOL_CALLS) continue;
+            const slot = calls[index] ??= { id: "", name: "", arguments: "" };
+            if (typeof fragment.id === "string" && fragment.id) slot.id = fragment.id;
+            if (typeof fn.name === "string") slot.name += fn.name;
+            if (typeof fn.arguments === "string") slot.arguments += fn.arguments;
+            size += String(fn.name ?? "").length + String(fn.arguments ?? "").length;
+          }
+        }
+        const text = typeof delta.content === "string" ? delta.content : "";
+        size += text.length;
+        if (size > this.#maxReplyBytes) throw new ReplyLimitError(this.#maxReplyBytes);
+        if (text) {
+          content += text;
+          await options.onDelta?.(text);
+          if (signal.aborted) throw signal.reason;
+        }
+        if (typeof choice.finish_reason === "string" && choice.finish_reason) {
+          finishReason = choice.finish_reason;
+        }
+      }
+    }
+    // An aborted stream may end quietly instead of throwing.
+    if (signal.aborted && !sawDone) throw signal.reason;
+    return {
+      content,
+      toolCalls: calls.filter(Boolean).map((call, i) => ({
+        id: call.id || `call_${i + 1}`,
+        name: call.name,
+        arguments: call.arguments,
+      })),
+      finishReason,
+      usage,
+      model,
+    };
   }
 }
 
-function usageOf(
-  usage: OpenAI.Completions.CompletionUsage | null | undefined,
-): Record<string, number> | undefined {
-  if (!usage) return undefined;
-  return {
-    prompt_tokens: usage.prompt_tokens,
-    completion_tokens: usage.completion_tokens,
-    total_tokens: usage.total_tokens,
-  };
+/** The inactivity timer of one attempt: fires once unless re-armed in time. */
+class Watchdog {
+  /** Whether it fired. */
+  fired = false;
+  readonly #timeoutMs: number;
+  readonly #onFire: () => void;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(timeoutMs: number, onFire: () => void) {
+    this.#timeoutMs = timeoutMs;
+    this.#onFire = onFire;
+  }
+
+  /** (Re)starts the timer: `ms` (default the timeout) from now. */
+  arm(ms = this.#timeoutMs): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.fired = true;
+      this.#onFire();
+    }, ms);
+  }
+
+  /** Stops it. */
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
 }
 
 function abortError(
@@ -301,30 +404,6 @@ function abortError(
     `LLM request timed out: no data from the endpoint for ${timeoutMs / 1000} s (LLM_TIMEOUT_SEC)`,
     { retryable: true },
   );
-}
-
-function toSdkMessage(message: ChatMessage): OpenAI.Chat.Completions.ChatCompletionMessageParam {
-  switch (message.role) {
-    case "system":
-    case "user":
-      return { role: message.role, content: message.content };
-    case "assistant":
-      return {
-        role: "assistant",
-        content: message.content,
-        ...(message.toolCalls && message.toolCalls.length > 0
-          ? {
-            tool_calls: message.toolCalls.map((call) => ({
-              id: call.id,
-              type: "function" as const,
-              function: { name: call.name, arguments: call.arguments },
-            })),
-          }
-          : {}),
-      };
-    case "tool":
-      return { role: "tool", tool_call_id: message.toolCallId, content: message.content };
-  }
 }
 
 /** Reads `retry-after-ms` / `retry-after` (seconds or an HTTP date), ms. */
@@ -341,47 +420,66 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
 }
 
 /**
- * Turns an SDK or network error into an {@linkcode LlmError} with a helpful message that is
+ * Turns a failure of a request into an {@linkcode LlmError} with a helpful message that is
  * safe to publish: fixed text, the HTTP status and the base URL (credentials hidden), never
- * the provider's answer (kept in `detail` for the log).
+ * the provider's answer (kept in `detail` for the log). Knows the `Provider*Error`s above,
+ * {@linkcode ReplyLimitError} and {@linkcode SseLimitError}; anything else is "failed (name)".
  */
 export function toLlmError(error: unknown, baseUrl: string): LlmError {
   const where = redactText(baseUrl);
-  if (error instanceof OpenAI.APIConnectionTimeoutError) {
-    return new LlmError(`LLM request to ${where} timed out (LLM_TIMEOUT_SEC)`, {
-      retryable: true,
-      cause: error,
-    });
-  }
-  if (error instanceof OpenAI.APIConnectionError) {
-    return new LlmError(
-      `LLM endpoint unreachable at ${where}; check OPENAI_BASE_URL / LLM_BASE_URL ` +
-        "and that the server is running",
-      {
-        retryable: true,
-        cause: error,
-        detail: error.cause instanceof Error ? error.cause.message : error.message,
-      },
-    );
-  }
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof OpenAI.APIError && typeof error.status === "number") {
+  if (error instanceof ProviderHttpError) {
     const status = error.status;
-    const reason = (error.error as { message?: string } | undefined)?.message ?? message;
     return new LlmError(httpErrorMessage(status, where), {
       status,
       retryable: status === 408 || status === 409 || status === 429 || status >= 500,
       retryAfterMs: retryAfterMs(error.headers),
       cause: error,
-      detail: reason,
+      detail: error.providerMessage,
     });
   }
-  if (error instanceof OpenAI.APIError) {
+  if (error instanceof ProviderStreamError) {
     // An error event inside a stream: the provider's text again, so only in `detail`.
     return new LlmError(`LLM provider ${where} reported an error during the reply`, {
       retryable: false,
       cause: error,
       detail: message,
+    });
+  }
+  if (error instanceof ProviderConnectionError) {
+    const detail = error.message;
+    if (error.phase === "read") {
+      return new LlmError(`LLM endpoint ${where} broke the connection during the reply`, {
+        retryable: true,
+        cause: error,
+        detail,
+      });
+    }
+    return new LlmError(
+      `LLM endpoint unreachable at ${where}; check OPENAI_BASE_URL / LLM_BASE_URL ` +
+        "and that the server is running",
+      { retryable: true, cause: error, detail },
+    );
+  }
+  if (error instanceof ReplyLimitError || error instanceof SseLimitError) {
+    const what = error instanceof ReplyLimitError ? "a reply" : "a server-sent event";
+    return new LlmError(
+      `Cannot read the reply of LLM provider ${where}: it sent ${what} over ` +
+        `${error.limitBytes} bytes; check that OPENAI_BASE_URL is an OpenAI-compatible API`,
+      { retryable: false, cause: error },
+    );
+  }
+  if (error instanceof ProviderReplyError) {
+    return new LlmError(
+      `Cannot read the reply of LLM provider ${where}: it is not JSON; check that ` +
+        "OPENAI_BASE_URL is an OpenAI-compatible API",
+      { retryable: false, cause: error, detail: message },
+    );
+  }
+  if (error instanceof Error && error.name === "TimeoutError") {
+    return new LlmError(`LLM request to ${where} timed out (LLM_TIMEOUT_SEC)`, {
+      retryable: true,
+      cause: error,
     });
   }
   const name = error instanceof Error ? error.name : typeof error;

@@ -21,12 +21,12 @@
  * default an echo of the last user message). A reply may also be a function of the request.
  *
  * ```ts
- * import OpenAI from "openai";
+ * import { OpenAIChatBackend } from "../../services/llm-worker/chat_backend.ts";
  * import { fake, startFakeOpenAI } from "./llm_fake_openai.ts";
  * await using llm = await startFakeOpenAI();
  * llm.enqueue(fake.text(["Hello", " there."], { firstTokenDelayMs: 200 }));
  * llm.enqueue(fake.error(429, { retryAfterSec: 0.1 }));
- * const openai = new OpenAI({ apiKey: "sk-test", baseURL: llm.baseURL });
+ * const backend = new OpenAIChatBackend({ baseUrl: llm.baseURL, timeoutMs: 5_000 });
  * ```
  *
  * @module
@@ -184,7 +184,7 @@ export interface FakeOpenAIOptions {
 export interface FakeOpenAI extends AsyncDisposable {
   /** `http://127.0.0.1:<port>`. */
   readonly url: string;
-  /** `http://127.0.0.1:<port>/v1`, the `baseURL` for the OpenAI SDK (OPENAI_BASE_URL). */
+  /** `http://127.0.0.1:<port>/v1`, the base URL of the API (OPENAI_BASE_URL). */
   readonly baseURL: string;
   /** Every request so far, in arrival order. */
   readonly requests: readonly RecordedRequest[];

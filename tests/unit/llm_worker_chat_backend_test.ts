@@ -1,5 +1,5 @@
 /**
- * OpenAIChatBackend (npm:openai) against the local fake OpenAI server: streaming and not,
+ * OpenAIChatBackend against the local fake OpenAI server: streaming and not,
  * tool calls in both modes, HTTP errors, retries within a deadline, cancel and timeouts.
  */
 import assert from "node:assert/strict";
