@@ -87,6 +87,8 @@ export interface LoopReport {
   readonly settings: Record<string, number | string>;
   /** Overhead per stage and in total, ms (the stand-ins' delays and synthesis subtracted). */
   readonly overhead: Record<string, Stats>;
+  /** The same overhead turn by turn (in the order of `turns`), ms: where a slow turn lost time. */
+  readonly overheadPerTurn: Record<string, number[]>;
   /** Raw stage lengths and what was subtracted, ms. */
   readonly raw: Record<string, Stats>;
   /** speech_start → speech_end minus the voiced length of the question, ms: the hangover. */
@@ -371,6 +373,9 @@ export async function main(args: readonly string[]): Promise<LoopReport> {
       spokenMs: Math.round(spokenMs),
     },
     overhead: statsOf(overhead),
+    overheadPerTurn: Object.fromEntries(
+      Object.entries(overhead).map(([k, v]) => [k, v.map((ms) => Math.round(ms * 10) / 10)]),
+    ),
     raw: {
       ...statsOf(raw),
       sttHandling: stats(transcribing),

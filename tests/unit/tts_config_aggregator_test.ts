@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import FakeTimers from "@sinonjs/fake-timers";
 import { ConfigError } from "../../core/mod.ts";
 import { type AggregatedSay, SayAggregator } from "../../services/tts-worker/aggregator.ts";
+import { TIMER_LATENESS_MS, timerDelayFor } from "../../lib/async/mod.ts";
 import { readTtsConfig } from "../../services/tts-worker/config.ts";
 import { EspeakEngine } from "../../services/tts-worker/engines/mod.ts";
 import { PhraseCache } from "../../services/tts-worker/phrase_cache.ts";
@@ -65,6 +66,24 @@ Deno.test("aggregator: debounced per utt_id; another utt_id flushes first", () =
     clock.tick(1_000);
     assert.equal(batches.length, 2);
     assert.equal(agg.clear(), false);
+  } finally {
+    clock.uninstall();
+  }
+});
+
+Deno.test("aggregator: the debounce asks the timer for the setting less the runtime's lateness", () => {
+  const clock = FakeTimers.install();
+  try {
+    const batches: AggregatedSay<string>[] = [];
+    const agg = new SayAggregator<string>(150, (b) => batches.push(b));
+    agg.add("u1", "One.", "m1");
+    clock.tick(150 - TIMER_LATENESS_MS - 1);
+    assert.equal(batches.length, 0, "not before");
+    clock.tick(1); // Deno fires this timer about TIMER_LATENESS_MS late: at ~150 ms
+    assert.equal(batches.length, 1);
+    // A setting below the lateness does not ask for a negative delay.
+    assert.equal(timerDelayFor(0), 0);
+    assert.equal(timerDelayFor(150), 150 - TIMER_LATENESS_MS);
   } finally {
     clock.uninstall();
   }
