@@ -9,12 +9,11 @@
 import type { QoS } from "../core/contracts/topic.ts";
 
 /**
- * Wall-clock time in ms with sub-µs resolution, comparable between processes of one
- * machine: `performance.timeOrigin + performance.now()`.
+ * Wall-clock time in ms with sub-µs resolution, comparable between processes of one machine
+ * even when the system clock is set between their starts (core's `WallClock`, which has no
+ * dependencies).
  */
-export function epochMs(): number {
-  return performance.timeOrigin + performance.now();
-}
+export { epochMs } from "../core/contracts/wall_clock.ts";
 
 /** Resolves after `ms` (Deno's timers fire about every 2 ms at best). */
 export function sleep(ms: number): Promise<void> {

@@ -9,6 +9,7 @@
  * @module
  */
 import { z } from "zod";
+import { epochMs } from "./wall_clock.ts";
 
 /** Returns a new message id: a uuid4 as 32 lowercase hex characters, as py-tars' `uuid4().hex`. */
 export function newMessageId(): string {
@@ -16,9 +17,12 @@ export function newMessageId(): string {
   return u.slice(0, 8) + u.slice(9, 13) + u.slice(14, 18) + u.slice(19, 23) + u.slice(24);
 }
 
-/** Returns the current time as epoch seconds with sub-millisecond precision, as Python's `time.time()`. */
+/**
+ * Returns the current time as epoch seconds with sub-millisecond precision, as Python's
+ * `time.time()`, following the system clock when it is set (see `wall_clock.ts`).
+ */
 export function epochSeconds(): number {
-  return (performance.timeOrigin + performance.now()) / 1000;
+  return epochMs() / 1000;
 }
 
 /** Zod schema of an envelope as it travels on the wire. Extra top-level keys are rejected. */

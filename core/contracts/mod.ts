@@ -16,6 +16,7 @@
  * @module
  */
 export * from "./envelope.ts";
+export { type ClockSources, epochMs, WallClock } from "./wall_clock.ts";
 export * from "./topic.ts";
 export * from "./topics.ts";
 export * from "./topic_row.ts";
