@@ -22,6 +22,7 @@ import {
   ReplyLimitError,
   requestBody,
   resultOf,
+  streamErrorText,
   usageOf,
 } from "./openai_wire.ts";
 
@@ -161,9 +162,9 @@ export interface ReplyLimits {
   /** Longest line or event of a streamed reply, bytes; default 1 MiB. */
   readonly maxEventBytes?: number;
   /**
-   * Largest reply, bytes: a non-streamed response body, or the text of a streamed one
-   * (content and tool calls); default 8 MiB. Error bodies are read up to 64 KiB (the rest
-   * is dropped).
+   * Largest reply, bytes: a non-streamed response body, or all the bytes of a streamed one
+   * (every event, [DONE] and what follows it); default 8 MiB. Error bodies are read up to
+   * 64 KiB (the rest is dropped).
    */
   readonly maxReplyBytes?: number;
 }
@@ -174,7 +175,10 @@ export interface OpenAIChatBackendOptions {
   readonly apiKey?: string;
   /** Base URL of the API (`.../v1`); default OpenAI's. */
   readonly baseUrl?: string;
-  /** Abort an attempt when no byte arrived for this long, ms (first token included). */
+  /**
+   * Abort an attempt when nothing arrived for this long, ms: no answer, no event of a streamed
+   * reply (the first token included), or, not streamed, not the whole reply.
+   */
   readonly timeoutMs: number;
   /** Size limits of a reply (defaults fit any chat reply). */
   readonly limits?: ReplyLimits;
@@ -245,16 +249,16 @@ export class OpenAIChatBackend implements ChatBackend {
       }
       if (!response.ok) throw await httpError(response);
       if (!response.body) throw new ProviderReplyError("", undefined);
-      const reader = response.body.getReader();
       const contentType = response.headers.get("content-type") ?? "";
       let result: ChatTurnResult;
       if (turn.stream && !/^application\/json\b/i.test(contentType)) {
         watchdog.arm();
+        const reader = response.body.getReader();
         result = await this.#readStream(reader, turn, options, watchdog, controller.signal);
         if (options.signal?.aborted) throw abort();
       } else {
         const completion = resultOf(
-          parseJson(await readAll(reader, this.#maxReplyBytes, response.headers)),
+          parseJson(await readAll(response, this.#maxReplyBytes)),
           turn.model,
         );
         // A server that ignored `stream: true` answered in one piece: one delta.
@@ -266,6 +270,10 @@ export class OpenAIChatBackend implements ChatBackend {
       return result;
     } catch (error) {
       if (error instanceof LlmError || error instanceof LlmCancelled) throw error;
+      // An error status is the answer, even when its body did not come in time.
+      if (error instanceof ProviderHttpError && !options.signal?.aborted) {
+        throw toLlmError(error, this.baseUrl);
+      }
       if (controller.signal.aborted) throw abort();
       throw toLlmError(error, this.baseUrl);
     } finally {
@@ -297,12 +305,15 @@ export class OpenAIChatBackend implements ChatBackend {
       try {
         next = await reader.read();
       } catch (error) {
-        // The reply was complete; only its end did not come within the grace time.
-        if (sawDone && watchdog.fired) break;
+        // The reply was complete at [DONE]: whatever broke after it (the grace time ran out,
+        // the connection was reset) loses nothing.
+        if (sawDone) break;
         if (signal.aborted) throw error;
         throw new ProviderConnectionError("read", error);
       }
       if (next.done) break;
+      size += next.value.length;
+      if (size > this.#maxReplyBytes) throw new ReplyLimitError(this.#maxReplyBytes);
       for (const event of decoder.push(next.value)) {
         if (sawDone) continue; // the SDKs ignore anything after [DONE] too
         if (event.data === "[DONE]") {
@@ -311,10 +322,9 @@ export class OpenAIChatBackend implements ChatBackend {
           continue;
         }
         watchdog.arm();
+        if (event.event === "error") throw new ProviderStreamError(streamErrorText(event.data));
         const chunk = asRecord(parseJson(event.data));
-        if (event.event === "error" || chunk.error) {
-          throw new ProviderStreamError(providerErrorText(chunk.error ?? chunk));
-        }
+        if (chunk.error) throw new ProviderStreamError(providerErrorText(chunk.error));
         if (typeof chunk.model === "string" && chunk.model) model = chunk.model;
         if (chunk.usage) usage = usageOf(chunk.usage);
         const choice = Array.isArray(chunk.choices) ? asRecord(chunk.choices[0]) : {};
@@ -334,12 +344,9 @@ export class OpenAIChatBackend implements ChatBackend {
             if (typeof fragment.id === "string" && fragment.id) slot.id = fragment.id;
             if (typeof fn.name === "string") slot.name += fn.name;
             if (typeof fn.arguments === "string") slot.arguments += fn.arguments;
-            size += String(fn.name ?? "").length + String(fn.arguments ?? "").length;
           }
         }
         const text = typeof delta.content === "string" ? delta.content : "";
-        size += text.length;
-        if (size > this.#maxReplyBytes) throw new ReplyLimitError(this.#maxReplyBytes);
         if (text) {
           content += text;
           await options.onDelta?.(text);

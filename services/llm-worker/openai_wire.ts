@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { BodyTooLargeError, readBodyLimited } from "../../core/mod.ts";
 import type { ChatMessage, ChatToolCall, ChatTurn, ChatTurnResult } from "./chat_backend.ts";
 
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -124,30 +125,32 @@ export function providerErrorText(error: unknown): string {
 }
 
 /**
- * Reads a whole body as text, rejecting it once it passes `limit` bytes (checked against
- * `content-length` first, then while reading).
+ * The text of an SSE `event: error`: the provider's error object when its data is JSON, else
+ * the data itself (some servers send plain text there).
  */
-export async function readAll(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  limit: number,
-  headers: Headers,
-): Promise<string> {
-  if (Number(headers.get("content-length")) > limit) throw new ReplyLimitError(limit);
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    let next: ReadableStreamReadResult<Uint8Array>;
-    try {
-      next = await reader.read();
-    } catch (error) {
-      throw new ProviderConnectionError("read", error);
-    }
-    if (next.done) break;
-    size += next.value.length;
-    if (size > limit) throw new ReplyLimitError(limit);
-    parts.push(next.value);
+export function streamErrorText(data: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return data.trim() || "(no text)";
   }
-  return new TextDecoder().decode(parts.length === 1 ? parts[0] : concat(parts, size));
+  return providerErrorText(asRecord(value).error ?? value);
+}
+
+/**
+ * Reads a whole reply as text, at most `limit` bytes (core's `readBodyLimited`: a
+ * `content-length` over it is refused before reading, a longer chunked body is cancelled).
+ * Throws {@linkcode ReplyLimitError} or, when the connection breaks,
+ * {@linkcode ProviderConnectionError}.
+ */
+export async function readAll(response: Response, limit: number): Promise<string> {
+  try {
+    return new TextDecoder().decode(await readBodyLimited(response, limit));
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new ReplyLimitError(limit);
+    throw new ProviderConnectionError("read", error);
+  }
 }
 
 /** Joins byte chunks of `size` bytes in all. */

@@ -31,6 +31,8 @@ interface Script {
   readonly steps: readonly Step[];
   /** Keep the response open after the last step (a stalled server). */
   readonly stall?: boolean;
+  /** Break the connection after the last step (the body never ends properly). */
+  readonly breakAfter?: boolean;
 }
 
 interface ScriptedServer extends AsyncDisposable {
@@ -69,7 +71,15 @@ async function scriptedServer(script: Script): Promise<ScriptedServer> {
             if (typeof step === "string") controller.enqueue(encoder.encode(step));
             else if (!(await pause(step.pauseMs, stop.signal))) return;
           }
-          if (!script.stall) controller.close();
+          if (script.breakAfter) {
+            // An errored stream drops what it still holds: let the server take every chunk and
+            // write it out first.
+            for (let i = 0; i < 100 && (controller.desiredSize ?? 1) < 1; i++) {
+              await pause(5, stop.signal);
+            }
+            await pause(50, stop.signal);
+            controller.error(new Error("scripted: connection broken"));
+          } else if (!script.stall) controller.close();
         } catch {
           // The client went away.
         }
@@ -315,6 +325,29 @@ Deno.test("wire: after [DONE] the reply is returned even if the server keeps the
   assert.ok(Date.now() - started < 5_000, "not held for the 30 s watchdog");
 });
 
+Deno.test("wire: a connection broken after [DONE] loses nothing: the reply was complete", async () => {
+  await using server = await scriptedServer({
+    steps: [chunk({ content: "Done." }), chunk({}, "stop"), "data: [DONE]\n\n"],
+    breakAfter: true,
+  });
+  const { deltas, result, error } = await run(backendFor(server), turn(true));
+  assert.equal(error, undefined, String(error));
+  assert.equal(result?.content, "Done.");
+  assert.deepEqual(deltas, ["Done."]);
+});
+
+Deno.test("wire: a connection broken before [DONE] is a retryable read failure", async () => {
+  await using server = await scriptedServer({
+    steps: [chunk({ content: "Hal" })],
+    breakAfter: true,
+  });
+  const { deltas, error } = await run(backendFor(server), turn(true));
+  assert.ok(error instanceof LlmError, String(error));
+  assert.match(error.message, /broke the connection during the reply/);
+  assert.equal(error.retryable, true);
+  assert.deepEqual(deltas, ["Hal"]);
+});
+
 Deno.test("wire: an over-long SSE line is rejected at the limit and the connection closed", async () => {
   // A line that never ends: without a limit the reader would buffer until the watchdog.
   await using server = await scriptedServer({
@@ -378,6 +411,22 @@ Deno.test("wire: a streamed reply growing past maxReplyBytes is rejected", async
   assert.ok(deltas.length <= 20, `${deltas.length} deltas`);
 });
 
+Deno.test("wire: maxReplyBytes counts every byte of a stream, not only its text", async () => {
+  // Events without text (role-only deltas, padding fields) must not stream without bound.
+  const padded = `data: ${JSON.stringify({ choices: [{ delta: {} }], pad: "p".repeat(900) })}\n\n`;
+  await using server = await scriptedServer({
+    steps: Array.from({ length: 100 }, () => padded),
+    stall: true,
+  });
+  const backend = backendFor(server, { limits: { maxReplyBytes: 20_000 } });
+  const started = Date.now();
+  const { deltas, error } = await run(backend, turn(true));
+  assert.ok(error instanceof LlmError, String(error));
+  assert.match(error.message, /a reply over 20000 bytes/);
+  assert.deepEqual(deltas, []);
+  assert.ok(Date.now() - started < 4_000, "rejected at the limit, not by the 5 s watchdog");
+});
+
 for (
   const [name, errorEvent] of [
     [
@@ -385,6 +434,7 @@ for (
       'data: {"error":{"message":"overloaded, key=hunter2","type":"server_error"}}\n\n',
     ],
     ["event: error", 'event: error\ndata: {"message":"overloaded, key=hunter2"}\n\n'],
+    ["event: error, plain text", "event: error\ndata: overloaded, key=hunter2\n\n"],
   ] as const
 ) {
   Deno.test(`wire: an error event mid-stream (${name}) is the provider's error, text in detail only`, async () => {
@@ -419,6 +469,21 @@ Deno.test("wire: 429 with retry-after is retryable with the delay; the body's te
   assert.match(error.message, /rate-limiting requests \(HTTP 429\)/);
   assert.equal(error.detail, "Slow down, key=hunter2");
   assert.ok(!error.message.includes("hunter2"));
+});
+
+Deno.test("wire: an error status whose body stalls is still that error, not a timeout", async () => {
+  await using server = await scriptedServer({
+    status: 429,
+    headers: { "content-type": "application/json", "retry-after": "2" },
+    steps: ['{"error":{"message":"Slow'],
+    stall: true,
+  });
+  const { error } = await run(backendFor(server, { timeoutMs: 300 }), turn(true));
+  assert.ok(error instanceof LlmError, String(error));
+  assert.equal(error.status, 429);
+  assert.equal(error.retryable, true);
+  assert.equal(error.retryAfterMs, 2_000);
+  assert.match(error.message, /HTTP 429/);
 });
 
 Deno.test("wire: HTTP errors: retryable statuses, Ollama's string error, a non-JSON body", async () => {
