@@ -167,6 +167,32 @@ Deno.test("stt transcriber openai: the upload is a form any multipart parser rea
   assert.notEqual(a.contentType, b.contentType);
 });
 
+Deno.test("stt transcriber openai: multipartBody escapes names as FormData does: no added header", async () => {
+  const hostile = 'x"\r\nContent-Type: text/evil\r\n\r\ny';
+  const { body, contentType } = multipartBody(
+    { [hostile]: "value" },
+    { field: hostile, name: `${hostile}.wav`, type: "audio/wav", data: new Uint8Array([1, 2]) },
+  );
+  const form = await new Response(body, { headers: { "content-type": contentType } }).formData();
+  // The names come back as FormData would have sent them (%22, %0D, %0A), one part each.
+  const escaped = "x%22%0D%0AContent-Type: text/evil%0D%0A%0D%0Ay";
+  assert.deepEqual([...form.keys()], [escaped, escaped]);
+  assert.equal(form.get(escaped), "value");
+  const file = form.getAll(escaped)[1] as File;
+  assert.equal(file.name, `${escaped}.wav`);
+  assert.equal(file.type, "audio/wav");
+  const sent = new TextDecoder().decode(body);
+  const reference = new FormData();
+  reference.append(hostile, "value");
+  const referenceText = await new Response(reference).text();
+  assert.ok(referenceText.includes(`name="${escaped}"`), "FormData escapes the same way");
+  assert.ok(!sent.includes("text/evil\r\n"), "no header was added");
+  assert.throws(
+    () => multipartBody({}, { field: "f", name: "n", type: "a\r\nb: c", data: new Uint8Array(1) }),
+    /Cannot build the upload: its type "a\\r\\nb: c" has a line break/,
+  );
+});
+
 Deno.test("stt transcriber openai: an answer over the size limit is refused, not buffered", async () => {
   const chunk = new Uint8Array(64 * 1024).fill(0x20);
   let mode: "declared" | "endless" = "declared";

@@ -28,10 +28,16 @@ export const TRANSCRIPTION_RESPONSE_LIMIT = 1024 * 1024;
 
 const encoder = new TextEncoder();
 
+/** A name as a quoted-string of a part header, escaped as `FormData` does (WHATWG). */
+function headerName(name: string): string {
+  return name.replaceAll("\n", "%0A").replaceAll("\r", "%0D").replaceAll('"', "%22");
+}
+
 /**
  * A `multipart/form-data` body with text fields and one file, built as bytes (cheaper than
  * `FormData`, which goes through a `Blob` stream per request). The boundary is random, so no
- * value can end a part early.
+ * value can end a part early; names are escaped as `FormData` escapes them, so none can add a
+ * header.
  */
 export function multipartBody(
   fields: Readonly<Record<string, string>>,
@@ -45,10 +51,16 @@ export function multipartBody(
   const boundary = `----tars-${crypto.randomUUID()}`;
   let head = "";
   for (const [name, value] of Object.entries(fields)) {
-    head += `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+    head += `--${boundary}\r\nContent-Disposition: form-data; name="${headerName(name)}"` +
+      `\r\n\r\n${value}\r\n`;
   }
-  head += `--${boundary}\r\nContent-Disposition: form-data; name="${file.field}"; ` +
-    `filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`;
+  if (/[\r\n]/.test(file.type)) {
+    throw new Error(
+      `Cannot build the upload: its type ${JSON.stringify(file.type)} has a line break`,
+    );
+  }
+  head += `--${boundary}\r\nContent-Disposition: form-data; name="${headerName(file.field)}"; ` +
+    `filename="${headerName(file.name)}"\r\nContent-Type: ${file.type}\r\n\r\n`;
   const start = encoder.encode(head);
   const end = encoder.encode(`\r\n--${boundary}--\r\n`);
   const body = new Uint8Array(start.length + file.data.length + end.length);
