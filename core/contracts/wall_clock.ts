@@ -20,6 +20,12 @@
 
 /** How far outside the reported millisecond an estimate may be before it is corrected, ms. */
 const SLACK_MS = 0.05;
+/**
+ * A correction back by at most this much (the system clock slewed slower than the monotonic
+ * one) is not shown: the clock holds still until it catches up. Anything more is the system
+ * clock set back, and is followed at once. ms.
+ */
+const MAX_HOLD_MS = 1 + 2 * SLACK_MS;
 
 /** Where a {@linkcode WallClock} reads time (tests pass their own). */
 export interface ClockSources {
@@ -36,6 +42,7 @@ export class WallClock {
   readonly #realtime: () => number;
   readonly #monotonic: () => number;
   #offset: number;
+  #last = -Infinity;
 
   /** A clock on `sources` (default: `Date.now`, `performance.now`, `performance.timeOrigin`). */
   constructor(sources?: ClockSources) {
@@ -46,20 +53,26 @@ export class WallClock {
 
   /**
    * Now, ms since the epoch. Always inside the millisecond the system clock reports (give or
-   * take 50 µs), and between two corrections it advances exactly as the monotonic clock does.
+   * take 50 µs); between two corrections it advances exactly as the monotonic clock does, and
+   * it never goes back unless the system clock was set back.
    */
   nowMs(): number {
     const monotonic = this.#monotonic();
     const realtime = this.#realtime();
-    const estimate = this.#offset + monotonic;
+    let now = this.#offset + monotonic;
     // The two clocks are read a few ns apart, and epoch ms as doubles round to 0.24 µs: a
     // margin keeps a millisecond tick between the two reads from counting as a change.
-    if (estimate >= realtime - SLACK_MS && estimate < realtime + 1 + SLACK_MS) return estimate;
-    // The system clock was set, or has drifted by a millisecond: start again from the middle
-    // of the millisecond it reports (at most half a millisecond off).
-    const corrected = realtime + 0.5;
-    this.#offset = corrected - monotonic;
-    return corrected;
+    if (now < realtime - SLACK_MS || now >= realtime + 1 + SLACK_MS) {
+      // The system clock was set, or has drifted by a millisecond: start again from the
+      // middle of the millisecond it reports (at most half a millisecond off).
+      now = realtime + 0.5;
+      this.#offset = now - monotonic;
+    }
+    // After a correction back for a slow drift, hold still until the clock has caught up
+    // (still inside the reported millisecond: the last reading was, and time went forward).
+    if (now < this.#last && this.#last - now <= MAX_HOLD_MS) now = this.#last;
+    this.#last = now;
+    return now;
   }
 }
 

@@ -80,6 +80,40 @@ Deno.test("wall clock: a slow drift is followed within a millisecond, never back
   assert.ok(corrections >= 5 && corrections <= 20, `${corrections} corrections`);
 });
 
+Deno.test("wall clock: a system clock slower than the monotonic one is followed, never backwards", () => {
+  const f = fakeSources(1_700_000_000_000.5);
+  const clock = new WallClock(f.sources);
+  let previous = clock.nowMs();
+  let held = 0;
+  // The system clock runs 500 ppm slow (NTP slewing) for 10 s, read every 0.25 ms for a
+  // while after each 10 ms step, so readings fall between a correction and the catch-up.
+  for (let i = 0; i < 1_000; i++) {
+    f.t.mono += 10;
+    f.t.real += 9.995;
+    for (let j = 0; j < 4; j++) {
+      f.t.mono += 0.25;
+      f.t.real += 0.25;
+      const now = clock.nowMs();
+      assert.ok(now >= previous, `back by ${previous - now} ms at ${i}.${j}`);
+      if (now === previous) held++;
+      assert.ok(inside(now, f.t.real), `${now} inside the millisecond of ${f.t.real}`);
+      previous = now;
+    }
+  }
+  assert.ok(held > 0, "some readings held still after a correction back");
+});
+
+Deno.test("wall clock: a system clock set back by more than a millisecond is followed at once", () => {
+  const f = fakeSources(1_700_000_000_000.5);
+  const clock = new WallClock(f.sources);
+  const before = clock.nowMs();
+  f.t.real -= 3;
+  f.advance(0.1);
+  const now = clock.nowMs();
+  assert.ok(now < before - 1.5, `${now} followed the clock back from ${before}`);
+  assert.ok(inside(now, f.t.real));
+});
+
 Deno.test("wall clock: epochSeconds is the process's clock in seconds, on the system clock", () => {
   const before = Date.now();
   const seconds = epochSeconds();
