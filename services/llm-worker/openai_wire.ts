@@ -153,35 +153,25 @@ export async function readAll(response: Response, limit: number): Promise<string
   }
 }
 
-/** Joins byte chunks of `size` bytes in all. */
-function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 /** The {@linkcode ProviderHttpError} of a non-2xx answer (its body read up to 64 KiB). */
 export async function httpError(response: Response): Promise<ProviderHttpError> {
   let text = "";
   if (response.body) {
     const reader = response.body.getReader();
-    const parts: Uint8Array[] = [];
+    const decoder = new TextDecoder();
     let size = 0;
     try {
       while (size < MAX_ERROR_BODY_BYTES) {
         const next = await reader.read();
         if (next.done) break;
-        parts.push(next.value);
+        text += decoder.decode(next.value, { stream: true });
         size += next.value.length;
       }
     } catch {
       // What arrived is enough to say what went wrong.
     }
-    text = new TextDecoder().decode(concat(parts, size)).slice(0, MAX_ERROR_BODY_BYTES);
+    // The rest of the body is not read: the caller closes the connection.
+    text = (text + decoder.decode()).slice(0, MAX_ERROR_BODY_BYTES);
   }
   let message = text.trim() || `HTTP ${response.status} (no body)`;
   try {

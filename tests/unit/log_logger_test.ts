@@ -11,6 +11,10 @@ import { configureLogger, getLogger as getCategoryLogger } from "../../core/log/
 import { getLogger, type LogRecord, setupLogging } from "../../core/log/mod.ts";
 
 /** Runs `log` with every level on, returns the records with a fixed timestamp. */
+/** A template with every kind of value (and one missing), used by both formats' tests. */
+const HELLO = "hello {who}: {n} at {url}! {flag} {nil} {undef} {missing}";
+const helloValues = { who: "world", n: 3, url: "h:1", flag: true, nil: null, undef: undefined };
+
 function capture(log: () => void): LogRecord[] {
   const records: LogRecord[] = [];
   configureLogger((r) => records.push({ ...r, timestamp: 1700000000123 }), "trace");
@@ -39,14 +43,7 @@ Deno.test("JSON lines are LogTape's: field order, levels, values in the message,
   const log = getCategoryLogger(["tars", "svc"]);
   const records = capture(() => {
     log.info("plain text");
-    log.info("hello {who}: {n} at {url}! {flag} {nil} {undef} {missing}", {
-      who: "world",
-      n: 3,
-      url: "h:1",
-      flag: true,
-      nil: null,
-      undef: undefined,
-    });
+    log.info(HELLO, helloValues);
     log.warn("failed: {error}", { error: boom });
     log.error("obj {o} arr {a} big {b}", { o: { x: 1, y: "s" }, a: [1, "two"], b: 10n });
     log.fatal("nested {error}", { error: sampleError(), when: new Date(0) });
@@ -76,14 +73,7 @@ Deno.test("JSON lines are LogTape's: field order, levels, values in the message,
 Deno.test("text lines are LogTape's coloured ones; without colours the same words", () => {
   const log = getCategoryLogger(["tars", "svc"]);
   const records = capture(() => {
-    log.info("hello {who}: {n} at {url}! {flag} {nil} {undef} {missing}", {
-      who: "world",
-      n: 3,
-      url: "h:1",
-      flag: true,
-      nil: null,
-      undef: undefined,
-    });
+    log.info(HELLO, helloValues);
     log.error("obj {o} arr {a} big {b}", { o: { x: 1, y: "s" }, a: [1, "two"], b: 10n });
     log.getChild("child").warning("child {n}", { n: 1.5 });
   });
