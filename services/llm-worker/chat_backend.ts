@@ -270,11 +270,10 @@ export class OpenAIChatBackend implements ChatBackend {
       return result;
     } catch (error) {
       if (error instanceof LlmError || error instanceof LlmCancelled) throw error;
-      // An error status is the answer, even when its body did not come in time.
-      if (error instanceof ProviderHttpError && !options.signal?.aborted) {
-        throw toLlmError(error, this.baseUrl);
-      }
-      if (controller.signal.aborted) throw abort();
+      // An error status is the answer, even when its body did not come in time; anything else
+      // after an abort is the abort (the caller's cancel or the watchdog).
+      const answered = error instanceof ProviderHttpError && !options.signal?.aborted;
+      if (controller.signal.aborted && !answered) throw abort();
       throw toLlmError(error, this.baseUrl);
     } finally {
       watchdog.clear();

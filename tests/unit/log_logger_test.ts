@@ -10,11 +10,11 @@ import { prettyFormatter } from "../../core/log/format_pretty.ts";
 import { configureLogger, getLogger as getCategoryLogger } from "../../core/log/logger.ts";
 import { getLogger, type LogRecord, setupLogging } from "../../core/log/mod.ts";
 
-/** Runs `log` with every level on, returns the records with a fixed timestamp. */
 /** A template with every kind of value (and one missing), used by both formats' tests. */
 const HELLO = "hello {who}: {n} at {url}! {flag} {nil} {undef} {missing}";
 const helloValues = { who: "world", n: 3, url: "h:1", flag: true, nil: null, undef: undefined };
 
+/** Runs `log` with every level on, returns the records with a fixed timestamp. */
 function capture(log: () => void): LogRecord[] {
   const records: LogRecord[] = [];
   configureLogger((r) => records.push({ ...r, timestamp: 1700000000123 }), "trace");

@@ -48,16 +48,16 @@ export function multipartBody(
     readonly data: Uint8Array;
   },
 ): { body: Uint8Array<ArrayBuffer>; contentType: string } {
+  if (/[\r\n]/.test(file.type)) {
+    throw new Error(
+      `Cannot build the upload: its type ${JSON.stringify(file.type)} has a line break`,
+    );
+  }
   const boundary = `----tars-${crypto.randomUUID()}`;
   let head = "";
   for (const [name, value] of Object.entries(fields)) {
     head += `--${boundary}\r\nContent-Disposition: form-data; name="${headerName(name)}"` +
       `\r\n\r\n${value}\r\n`;
-  }
-  if (/[\r\n]/.test(file.type)) {
-    throw new Error(
-      `Cannot build the upload: its type ${JSON.stringify(file.type)} has a line break`,
-    );
   }
   head += `--${boundary}\r\nContent-Disposition: form-data; name="${headerName(file.field)}"; ` +
     `filename="${headerName(file.name)}"\r\nContent-Type: ${file.type}\r\n\r\n`;
